@@ -1,0 +1,56 @@
+# IntelliShop Analytics. `make demo` and `make test` need only Python 3.11, git and make:
+# uv is bootstrapped into .tools/ when it is not on the PATH, and installs the locked environment.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' \) -print 2>/dev/null)
+
+export UV_PYTHON_DOWNLOADS := never
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DAGSTER_DISABLE_TELEMETRY := 1
+export OPENBLAS_NUM_THREADS := 1
+
+.PHONY: install browser demo test lint format bench clean
+
+$(CURDIR)/.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv
+
+.venv/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	touch $@
+
+# @dbt_assets reads dbt's manifest when the Dagster code loads: parse whenever a model changes.
+dbt_project/target/manifest.json: .venv/.installed $(DBT_FILES)
+	cd dbt_project && $(UV) run dbt parse --quiet --profiles-dir . --target local
+	touch $@
+
+install: .venv/.installed dbt_project/target/manifest.json
+
+demo: install
+	$(UV) run intellishop demo
+
+# The dashboard tests drive Debian's Chromium (a browser download does not work offline).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is not installed: the browser tests will be skipped"; fi; }
+
+test: install browser
+	$(UV) run pytest
+
+lint: install
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy
+
+format: install
+	$(UV) run ruff format .
+	$(UV) run ruff check --fix .
+
+bench: install
+	$(UV) run python benchmarks/ingest.py
+
+clean:
+	rm -rf .intellishop dbt_project/target dbt_project/logs

@@ -1,0 +1,1 @@
+"""IntelliShop Analytics: shared settings, schemas, tenants and the command line."""

@@ -1,0 +1,110 @@
+"""The one settings object: every component reads its configuration from here.
+
+One switch, ``INTELLISHOP_PROFILE`` (``local`` or ``prod``), picks the backends everywhere: the
+collector's event log, the raw zone, the dbt target, Dagster's storage and the serving store. The
+``local`` profile needs no server: everything lives under ``INTELLISHOP_DATA_DIR``.
+
+Read settings through :func:`get_settings` inside functions, never at import time, so tests can
+point the environment somewhere else without reloading modules.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Secrets that ship in the code. The prod profile refuses to start with any of them.
+DEFAULT_ADMIN_TOKEN = "change-me-admin-token"  # noqa: S105 - the refused placeholder
+
+
+class Profile(StrEnum):
+    LOCAL = "local"
+    PROD = "prod"
+
+
+class Settings(BaseSettings):
+    """Configuration for every IntelliShop process, from ``INTELLISHOP_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="INTELLISHOP_", env_file=".env", extra="ignore")
+
+    profile: Profile = Profile.LOCAL
+    data_dir: Path = Field(default=Path(".intellishop"), description="Root of all local state.")
+
+    host: str = "127.0.0.1"
+    collector_port: int = 8000
+    api_port: int = 8001
+    dagster_port: int = 3000
+    dashboard_port: int = 8501
+
+    admin_token: str = DEFAULT_ADMIN_TOKEN
+
+    #: Events may not be more than this far in the future of the time the collector received them.
+    max_clock_skew_seconds: int = 24 * 3600
+    max_event_bytes: int = 32 * 1024
+    max_batch_bytes: int = 500 * 1024
+
+    #: Half-life of the time decay applied to product interactions for "trending", in days.
+    trending_half_life_days: float = 7.0
+    #: Number of recommendations published per user.
+    recommendations_per_user: int = 20
+
+    postgres_dsn: str = "postgresql://postgres@127.0.0.1:5432/intellishop"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets_in_prod(self) -> Settings:
+        if self.profile is Profile.PROD and self.admin_token == DEFAULT_ADMIN_TOKEN:
+            raise ValueError(
+                "INTELLISHOP_ADMIN_TOKEN must be set to a secret of your own in the prod profile"
+            )
+        return self
+
+    # Derived locations. All local state is under data_dir, so one directory is one installation.
+    @property
+    def event_log_path(self) -> Path:
+        return self.data_dir / "event_log.sqlite3"
+
+    @property
+    def tenants_db_path(self) -> Path:
+        return self.data_dir / "tenants.sqlite3"
+
+    @property
+    def raw_zone_dir(self) -> Path:
+        return self.data_dir / "raw"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.data_dir / "warehouse.duckdb"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.data_dir / "artifacts"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.data_dir / "dagster"
+
+    @property
+    def dbt_target(self) -> str:
+        """The dbt target of ``dbt_project/profiles.yml`` that this profile builds."""
+        return self.profile.value
+
+    def ensure_dirs(self) -> None:
+        for path in (self.data_dir, self.raw_zone_dir, self.artifacts_dir, self.dagster_home):
+            path.mkdir(parents=True, exist_ok=True)
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment variables that ``dbt_project/profiles.yml`` and its sources read."""
+        return {
+            "INTELLISHOP_WAREHOUSE_PATH": str(self.warehouse_path.resolve()),
+            "INTELLISHOP_RAW_ZONE": str(self.raw_zone_dir.resolve()),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
+
+
+def get_settings() -> Settings:
+    """Settings as the environment says now (not cached, so tests may change the environment)."""
+    return Settings()
