@@ -1,0 +1,1 @@
+"""The merchant dashboards (Streamlit): ``streamlit run dashboards/streamlit_app.py``."""

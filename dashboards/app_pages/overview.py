@@ -1,0 +1,104 @@
+"""Overview: the latest day's KPIs, daily revenue and orders, and what is trending."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from dashboards import queries
+
+EMPTY_STATE = (
+    "**Nothing published yet.** The dashboards show what the pipeline publishes. "
+    "Run `make demo` for a demo shop with simulated traffic, or send events to the collector "
+    "and run `intellishop pipeline run`, then reload this page."
+)
+
+st.title("Overview")  # no emoji: headless browsers without an emoji font show a box
+
+shops = queries.published_shops()
+if not shops:
+    st.info(EMPTY_STATE)
+    st.stop()
+
+by_id = {shop.tenant_id: shop for shop in shops}
+tenant_id = st.sidebar.selectbox(
+    "Shop",
+    list(by_id),
+    format_func=lambda tid: f"{by_id[tid].name} ({tid})",
+    key="tenant_id",
+)
+shop = by_id[tenant_id]
+published = queries.current_version(shop.tenant_id)
+if published is None:  # unpublished between listing and now
+    st.info(EMPTY_STATE)
+    st.stop()
+version, published_at = published
+st.sidebar.caption(f"Data published {published_at[:16].replace('T', ' ')} UTC · version {version}")
+
+daily = queries.daily_metrics(shop.tenant_id, version)
+summary = queries.latest_day(daily, shop)
+if summary is None:
+    st.info(
+        "No daily metrics published for this shop yet: they appear after the first pipeline "
+        "run that sees an order or a session (`intellishop pipeline run`)."
+    )
+else:
+    heading = f"{summary.day:%A %d %B %Y}" + (" (today so far)" if summary.is_today else "")
+    st.subheader(heading)
+    compared = (
+        f"Changes are against {summary.previous_day:%A %d %B}. "
+        if summary.previous_day
+        else "No figures for the day before, so no changes are shown. "
+    )
+    st.caption(f"{compared}Days are counted in the shop's time zone, {shop.timezone}.")
+    for column, kpi in zip(st.columns(len(summary.kpis)), summary.kpis, strict=True):
+        column.metric(kpi.label, kpi.value, kpi.delta, help=kpi.help, border=True)
+
+    dates = daily["metric_date"].to_list()
+    figure = make_subplots(specs=[[{"secondary_y": True}]])
+    figure.add_bar(x=dates, y=daily["revenue"].to_list(), name=f"Revenue ({shop.currency})")
+    figure.add_scatter(
+        x=dates,
+        y=daily["orders"].to_list(),
+        name="Orders",
+        mode="lines+markers",
+        line={"color": "#ff7f0e"},
+        secondary_y=True,
+    )
+    figure.update_layout(
+        title=f"Daily revenue ({shop.currency}) and orders",
+        legend={"orientation": "h", "y": -0.2},
+        margin={"t": 60, "b": 40},
+    )
+    figure.update_xaxes(title_text=f"Day ({shop.timezone})")
+    figure.update_yaxes(title_text=f"Revenue ({shop.currency})", secondary_y=False)
+    figure.update_yaxes(
+        title_text="Orders (count)",
+        secondary_y=True,
+        rangemode="tozero",
+        tickmode="auto",
+        tickformat=",d",
+        showgrid=False,
+    )
+    st.plotly_chart(figure, width="stretch")
+
+st.subheader("Trending products")
+trending = queries.top_trending(shop.tenant_id, version, n=10)
+if trending.is_empty():
+    st.caption("Nothing is trending yet: product views and orders make products trend.")
+else:
+    st.dataframe(
+        trending.with_columns(pl.col("score").round(1)),
+        hide_index=True,
+        column_config={
+            "rank": st.column_config.NumberColumn("Rank", format="%d"),
+            "product": "Product",
+            "category": "Category",
+            "price": st.column_config.NumberColumn(f"Price ({shop.currency})", format="%.2f"),
+            "score": st.column_config.NumberColumn(
+                "Trend score",
+                help="Recent interest, in fresh product views (older activity counts less).",
+            ),
+        },
+    )
