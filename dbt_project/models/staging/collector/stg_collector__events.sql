@@ -1,0 +1,143 @@
+{#-
+    A table, unlike the other staging models: this is where each event's JSON is parsed, once,
+    and several intermediate models and tests read the result. As a view, every reader would
+    re-parse half a kilobyte of JSON per event.
+-#}
+{{ config(materialized='table') }}
+
+{% set property_paths = [
+    'product_id', 'name', 'category', 'brand', 'price', 'quantity', 'order_id', 'revenue',
+    'total', 'currency', 'url', 'referrer', 'products',
+] %}
+{% set context_paths = [
+    'location.country', 'userAgent', 'locale', 'library.name', 'page.url', 'page.referrer',
+    'campaign.source', 'campaign.medium', 'campaign.name',
+] %}
+{#- Expressions that take each field out of the parsed values, by path. -#}
+{% set prop = {} %}
+{% for path in property_paths %}
+    {% do prop.update({path: json_extracted('property_values', property_paths, path)}) %}
+{% endfor %}
+{% set ctx = {} %}
+{% for path in context_paths %}
+    {% do ctx.update({path: json_extracted('context_values', context_paths, path)}) %}
+{% endfor %}
+
+-- One row per distinct Segment message: renamed, typed, and with the e-commerce and context
+-- fields pulled out of the JSON, so nothing downstream parses these documents again.
+
+with
+
+source as (
+
+    select * from {{ source('collector', 'events') }}
+
+),
+
+ranked as (
+
+    -- A client that retried a batch sent its messages twice; the first arrival is the real one.
+    select
+        *,
+        row_number() over (
+            partition by tenant_id, message_id
+            order by received_at, log_offset
+        ) as arrival_rank
+    from source
+
+),
+
+parsed as (
+
+    select
+        *,
+        {{ json_extract_many('properties', property_paths) }} as property_values,
+        {{ json_extract_many('context', context_paths) }} as context_values
+    from ranked
+    where arrival_rank = 1
+
+),
+
+
+renamed as (
+
+    select
+        -- ids
+        cast(tenant_id as {{ dbt.type_string() }}) as tenant_id,
+        message_id,
+        "type" as message_type,
+        event,
+        user_id,
+        anonymous_id,
+        previous_id,
+
+        -- times: instants with time zone, UTC
+        "timestamp" as occurred_at,
+        sent_at,
+        received_at,
+        cast(event_date as date) as event_date_utc,
+        log_offset,
+
+        -- e-commerce properties (Segment e-commerce v2 spec)
+        {{ prop['product_id'] }} as product_id,
+        {{ prop['name'] }} as product_name,
+        {{ prop['category'] }} as category,
+        {{ prop['brand'] }} as brand,
+        {{ number_or_null(prop['price'], type_money()) }} as price,
+        cast(
+            {{ number_or_null(prop['quantity'], dbt.type_numeric()) }} as {{ dbt.type_int() }}
+        ) as quantity,
+        {{ prop['order_id'] }} as order_id,
+        -- Segment's `revenue` excludes shipping and tax; shops that send only `total` get that.
+        coalesce(
+            {{ number_or_null(prop['revenue'], type_money()) }},
+            {{ number_or_null(prop['total'], type_money()) }}
+        ) as revenue,
+        {{ number_or_null(prop['total'], type_money()) }} as order_total,
+        upper({{ prop['currency'] }}) as currency,
+        -- JSON text of properties.products[] (cart, checkout and order events), else null
+        {{ prop['products'] }} as products,
+
+        -- context
+        {{ ctx['location.country'] }} as country,
+        {{ ctx['userAgent'] }} as user_agent,
+        {{ ctx['locale'] }} as locale,
+        {{ ctx['library.name'] }} as library_name,
+        case
+            when "type" = 'page' then coalesce({{ prop['url'] }}, {{ ctx['page.url'] }})
+            else {{ ctx['page.url'] }}
+        end as page_url,
+        case
+            when "type" = 'page' then coalesce({{ prop['referrer'] }}, {{ ctx['page.referrer'] }})
+            else {{ ctx['page.referrer'] }}
+        end as referrer,
+        {{ ctx['campaign.source'] }} as utm_source,
+        {{ ctx['campaign.medium'] }} as utm_medium,
+        {{ ctx['campaign.name'] }} as utm_campaign
+
+    from parsed
+
+),
+
+classified as (
+
+    select
+        *,
+        -- Crawlers run analytics snippets too; they are kept here and left out of visits.
+        coalesce(
+            lower(user_agent) like '%bot%'
+            or lower(user_agent) like '%crawler%'
+            or lower(user_agent) like '%spider%',
+            false
+        ) as is_bot,
+        case
+            when user_agent is null then null
+            when lower(user_agent) like '%ipad%' or lower(user_agent) like '%tablet%' then 'tablet'
+            when lower(user_agent) like '%mobi%' or lower(user_agent) like '%android%' then 'mobile'
+            else 'desktop'
+        end as device_type
+    from renamed
+
+)
+
+select * from classified

@@ -1,0 +1,12 @@
+-- Identity stitching never crosses tenants: every user an event is credited to is a user that
+-- the same tenant has seen. Rows returned are violations.
+
+select stitched.tenant_id, stitched.message_id, stitched.resolved_user_id
+from {{ ref('int_events_stitched') }} as stitched
+where stitched.resolved_user_id is not null
+  and not exists (
+      select 1
+      from {{ ref('stg_collector__events') }} as events
+      where events.tenant_id = stitched.tenant_id
+        and events.user_id = stitched.resolved_user_id
+  )
