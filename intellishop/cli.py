@@ -1,0 +1,166 @@
+"""The ``intellishop`` command line: tenants, simulated traffic, loading, the pipeline, services."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from intellishop.settings import get_settings
+from intellishop.tenants import TenantError, TenantRegistry
+
+app = typer.Typer(no_args_is_help=True, help="IntelliShop Analytics: e-commerce intelligence.")
+tenants_app = typer.Typer(no_args_is_help=True, help="Create and list tenants (shops).")
+pipeline_app = typer.Typer(no_args_is_help=True, help="Run the Dagster pipeline.")
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(pipeline_app, name="pipeline")
+console = Console()
+
+
+@tenants_app.command("create")
+def tenants_create(
+    name: Annotated[str, typer.Argument(help="The shop's name, e.g. 'Acme Outdoor'.")],
+    tenant_id: Annotated[
+        str | None, typer.Option("--id", help="Tenant id (default: from the name).")
+    ] = None,
+    timezone: Annotated[str, typer.Option(help="IANA time zone that days are counted in.")] = "UTC",
+    currency: Annotated[str, typer.Option(help="ISO 4217 currency of the shop.")] = "USD",
+) -> None:
+    """Create a tenant and print its API key (shown once; only its hash is stored)."""
+    settings = get_settings()
+    try:
+        tenant, api_key = TenantRegistry(settings.tenants_db_path).create(
+            name, tenant_id=tenant_id, timezone=timezone, currency=currency
+        )
+    except TenantError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    console.print(
+        f"created tenant [bold]{tenant.tenant_id}[/bold] ({tenant.timezone}, {tenant.currency})"
+    )
+    console.print("API key (store it now, it is not shown again):")
+    typer.echo(api_key)
+
+
+@tenants_app.command("list")
+def tenants_list() -> None:
+    """List tenants."""
+    settings = get_settings()
+    table = Table("tenant", "name", "timezone", "currency", "created", "disabled")
+    for tenant in TenantRegistry(settings.tenants_db_path).list():
+        table.add_row(
+            tenant.tenant_id,
+            tenant.name,
+            tenant.timezone,
+            tenant.currency,
+            tenant.created_at[:19],
+            "yes" if tenant.disabled else "",
+        )
+    console.print(table)
+
+
+@app.command()
+def simulate(
+    api_key: Annotated[
+        str, typer.Option(envvar="INTELLISHOP_API_KEY", help="The tenant's API key.")
+    ],
+    days: Annotated[int, typer.Option(min=1, help="Days of history to simulate.")] = 60,
+    customers: Annotated[
+        int, typer.Option(min=1, help="Customers who sign up at some point.")
+    ] = 500,
+    seed: Annotated[
+        int, typer.Option(help="Random seed: the same seed gives the same events.")
+    ] = 42,
+    collector_url: Annotated[str | None, typer.Option(help="Default: the local collector.")] = None,
+) -> None:
+    """Send realistic simulated shop traffic to the collector over HTTP."""
+    from intellishop.simulation import SimulationConfig, generate_events, send_events
+
+    settings = get_settings()
+    url = collector_url or f"http://{settings.host}:{settings.collector_port}"
+    config = SimulationConfig(seed=seed, days=days, customers=customers)
+    report = send_events(generate_events(config), collector_url=url, api_key=api_key)
+    console.print(
+        f"sent {report.events_sent} events in {report.batches} batches "
+        f"({report.events_accepted} accepted, {report.events_rejected} rejected) "
+        f"in {report.seconds:.1f} s"
+    )
+    if report.events_rejected:
+        raise typer.Exit(1)
+
+
+@app.command()
+def load() -> None:
+    """Move pending events from the event log into the raw zone."""
+    from ingest.loader import drain_event_log, export_tenants
+
+    settings = get_settings()
+    report = drain_event_log(settings)
+    export_tenants(settings)
+    console.print(
+        f"loaded {report.events} events from {report.batches} batches "
+        f"into {len(report.files)} files"
+    )
+
+
+@pipeline_app.command("run")
+def pipeline_run() -> None:
+    """Run the whole pipeline once: load, dbt build, ML, publish (recorded in Dagster)."""
+    from intellishop.demo import run_pipeline_subprocess
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    raise typer.Exit(run_pipeline_subprocess(settings))
+
+
+@app.command()
+def serve(
+    service: Annotated[str, typer.Argument(help="collector, api, dagster or dashboards")],
+) -> None:
+    """Run one service in the foreground."""
+    from intellishop.services import run_foreground, services
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    known = services(settings)
+    if service not in known:
+        console.print(f"[red]unknown service {service!r}[/red]: choose from {', '.join(known)}")
+        raise typer.Exit(2)
+    run_foreground(known[service].command, settings)
+
+
+@app.command()
+def demo(
+    days: Annotated[int, typer.Option(min=1, help="Days of simulated history.")] = 90,
+    customers: Annotated[int, typer.Option(min=1, help="Customers of the main demo shop.")] = 1500,
+    keep_running: Annotated[bool, typer.Option(help="Leave the services running.")] = True,
+) -> None:
+    """The whole loop on the embedded default: simulate, collect, pipeline, serve."""
+    from intellishop.demo import run_demo
+
+    raise typer.Exit(
+        run_demo(get_settings(), days=days, customers=customers, keep_running=keep_running)
+    )
+
+
+@app.command()
+def paths() -> None:
+    """Show where this installation keeps its state."""
+    settings = get_settings()
+    for name in (
+        "data_dir",
+        "event_log_path",
+        "tenants_db_path",
+        "raw_zone_dir",
+        "warehouse_path",
+        "artifacts_dir",
+        "dagster_home",
+    ):
+        console.print(f"{name:16} {Path(getattr(settings, name)).resolve()}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,163 @@
+"""``make demo``: the whole loop on the embedded default, from an empty directory to live services.
+
+1. start the collector, 2. send simulated traffic for two demo shops over HTTP, 3. run the
+Dagster pipeline (load -> dbt -> ML -> publish), 4. start the API, the Dagster UI and the
+dashboards, print their URLs and wait. Ctrl-C (or SIGTERM) stops every process it started.
+Running it again reuses the shops and their keys; re-sent events are deduplicated by message id.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from rich.console import Console
+from rich.panel import Panel
+
+from intellishop.services import PROJECT_ROOT, ServiceError, Supervisor, service_env, services
+from intellishop.settings import Settings
+from intellishop.tenants import TenantRegistry
+
+console = Console()
+
+
+@dataclass(frozen=True)
+class DemoShop:
+    tenant_id: str
+    name: str
+    timezone: str
+    currency: str
+    seed: int
+    customer_share: float  # of the --customers option
+
+
+DEMO_SHOPS = (
+    DemoShop(
+        "acme-outdoor", "Acme Outdoor", "America/New_York", "USD", seed=42, customer_share=1.0
+    ),
+    DemoShop("berlin-books", "Berlin Books", "Europe/Berlin", "EUR", seed=7, customer_share=0.2),
+)
+
+
+def demo_keys(settings: Settings) -> dict[str, str]:
+    """API keys of the demo shops, created once and kept (mode 600) so re-runs reuse them."""
+    registry = TenantRegistry(settings.tenants_db_path)
+    path = settings.data_dir / "demo_keys.json"
+    keys: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    for shop in DEMO_SHOPS:
+        key = keys.get(shop.tenant_id)
+        if key and registry.authenticate(key) is not None:
+            continue
+        if registry.get(shop.tenant_id) is None:
+            _tenant, key = registry.create(
+                shop.name, tenant_id=shop.tenant_id, timezone=shop.timezone, currency=shop.currency
+            )
+        else:
+            key = registry.create_key(shop.tenant_id)
+        keys[shop.tenant_id] = key
+    path.write_text(json.dumps(keys, indent=2))
+    path.chmod(0o600)
+    return keys
+
+
+def run_pipeline_subprocess(settings: Settings) -> int:
+    """Run the Dagster job in a child process with the instance at ``settings.dagster_home``."""
+    code = "from dagster_project.run import run_pipeline; run_pipeline()"
+    return subprocess.call(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, env=service_env(settings)
+    )
+
+
+def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run_demo(settings: Settings, *, days: int, customers: int, keep_running: bool = True) -> int:
+    from intellishop.simulation import SimulationConfig, generate_events, send_events
+
+    settings.ensure_dirs()
+    os.environ.update(service_env(settings))
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    known = services(settings)
+    supervisor = Supervisor(settings, settings.data_dir / "logs")
+    started = time.monotonic()
+    try:
+        console.rule("[bold]IntelliShop demo")
+        console.print(
+            f"state in {settings.data_dir.resolve()}, logs in {supervisor.log_dir.resolve()}"
+        )
+        keys = demo_keys(settings)
+
+        console.print("[bold]1/4[/bold] starting the collector")
+        supervisor.start(known["collector"])
+        collector_url = known["collector"].url(settings.host)
+
+        console.print("[bold]2/4[/bold] sending simulated shop traffic through the collector")
+        for shop in DEMO_SHOPS:
+            config = SimulationConfig(
+                seed=shop.seed, days=days, customers=max(20, int(customers * shop.customer_share))
+            )
+            report = send_events(
+                generate_events(config), collector_url=collector_url, api_key=keys[shop.tenant_id]
+            )
+            console.print(
+                f"  {shop.name}: {report.events_accepted:,} events accepted, "
+                f"{report.events_rejected} rejected, {report.seconds:.1f} s "
+                f"({report.events_sent / max(report.seconds, 1e-9):,.0f} events/s)"
+            )
+
+        console.print("[bold]3/4[/bold] running the pipeline: load -> dbt -> ML -> publish")
+        if run_pipeline_subprocess(settings) != 0:
+            console.print("[red]the pipeline failed[/red]: see the output above")
+            return 1
+
+        console.print("[bold]4/4[/bold] starting the API, the Dagster UI and the dashboards")
+        for name in ("api", "dagster", "dashboards"):
+            supervisor.start(known[name])
+
+        _print_urls(settings, keys, time.monotonic() - started)
+        if not keep_running:
+            return 0
+        exited = supervisor.wait_any_exit()
+        console.print(f"[red]{exited} exited unexpectedly[/red]; stopping the others")
+        return 1
+    except KeyboardInterrupt:
+        console.print("\nstopping...")
+        return 0
+    except ServiceError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        return 1
+    finally:
+        supervisor.stop_all()
+        console.print("all demo services stopped")
+
+
+def _print_urls(settings: Settings, keys: dict[str, str], seconds: float) -> None:
+    known = services(settings)
+    lines = [f"ready in {seconds:.0f} s\n"]
+    for service in known.values():
+        lines.append(
+            f"[bold]{service.name:11}[/bold] {service.url(settings.host):24} {service.description}"
+        )
+    key = keys[DEMO_SHOPS[0].tenant_id]
+    api = known["api"].url(settings.host)
+    lines += [
+        "",
+        f"demo API key of {DEMO_SHOPS[0].name}: {key}",
+        f"  curl -u {key}: {api}/v1/trending",
+        f"  curl -u {key}: {api}/v1/recommendations/<user id>",
+        "",
+        "Ctrl-C stops everything.",
+    ]
+    console.print(Panel("\n".join(lines), title="IntelliShop is running", expand=False))
+
+
+def keys_file(settings: Settings) -> Path:
+    return settings.data_dir / "demo_keys.json"
