@@ -1,0 +1,1 @@
+"""The IntelliShop pipeline as Dagster assets: raw zone -> dbt models -> ML -> serving artifacts."""

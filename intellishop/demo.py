@@ -68,11 +68,18 @@ def demo_keys(settings: Settings) -> dict[str, str]:
 
 
 def run_pipeline_subprocess(settings: Settings) -> int:
-    """Run the Dagster job in a child process with the instance at ``settings.dagster_home``."""
+    """Run the Dagster job in a child process with the instance at ``settings.dagster_home``.
+
+    The terminal shows a progress bar (the child's stderr); the step logs and dbt's output go to
+    ``logs/pipeline.log`` in the data directory, and every run is also in the Dagster UI.
+    """
     code = "from dagster_project.run import run_pipeline; run_pipeline()"
-    return subprocess.call(
-        [sys.executable, "-c", code], cwd=PROJECT_ROOT, env=service_env(settings)
-    )
+    log_path = settings.data_dir / "logs" / "pipeline.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("a") as log:
+        return subprocess.call(
+            [sys.executable, "-c", code], cwd=PROJECT_ROOT, env=service_env(settings), stdout=log
+        )
 
 
 def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -115,7 +122,9 @@ def run_demo(settings: Settings, *, days: int, customers: int, keep_running: boo
 
         console.print("[bold]3/4[/bold] running the pipeline: load -> dbt -> ML -> publish")
         if run_pipeline_subprocess(settings) != 0:
-            console.print("[red]the pipeline failed[/red]: see the output above")
+            console.print(
+                "[red]the pipeline failed[/red]: see the output above and logs/pipeline.log"
+            )
             return 1
 
         console.print("[bold]4/4[/bold] starting the API, the Dagster UI and the dashboards")
