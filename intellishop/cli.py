@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -71,24 +72,45 @@ def simulate(
     customers: Annotated[
         int, typer.Option(min=1, help="Customers who sign up at some point.")
     ] = 500,
+    products: Annotated[int, typer.Option(min=20, help="Products in the catalog.")] = 300,
     seed: Annotated[
         int, typer.Option(help="Random seed: the same seed gives the same events.")
     ] = 42,
+    end: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Last simulated day, UTC (default: today)."),
+    ] = None,
+    currency: Annotated[str, typer.Option(help="ISO 4217 currency of prices.")] = "USD",
     collector_url: Annotated[str | None, typer.Option(help="Default: the local collector.")] = None,
 ) -> None:
     """Send realistic simulated shop traffic to the collector over HTTP."""
-    from intellishop.simulation import SimulationConfig, generate_events, send_events
+    from intellishop.simulation import SendError, SimulationConfig, generate_events, send_events
 
     settings = get_settings()
     url = collector_url or f"http://{settings.host}:{settings.collector_port}"
-    config = SimulationConfig(seed=seed, days=days, customers=customers)
-    report = send_events(generate_events(config), collector_url=url, api_key=api_key)
+    config = SimulationConfig(
+        seed=seed,
+        days=days,
+        customers=customers,
+        products=products,
+        end=end.date() if end else None,
+        currency=currency.upper(),
+    )
+    try:
+        report = send_events(generate_events(config), collector_url=url, api_key=api_key)
+    except SendError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        console.print(
+            f"{exc.report.events_accepted} events were accepted before the failure; "
+            "sending again is safe (the collector drops repeated message ids)"
+        )
+        raise typer.Exit(1) from exc
     console.print(
         f"sent {report.events_sent} events in {report.batches} batches "
         f"({report.events_accepted} accepted, {report.events_rejected} rejected) "
         f"in {report.seconds:.1f} s"
     )
-    if report.events_rejected:
+    if not report.ok:
         raise typer.Exit(1)
 
 

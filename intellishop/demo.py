@@ -87,7 +87,7 @@ def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def run_demo(settings: Settings, *, days: int, customers: int, keep_running: bool = True) -> int:
-    from intellishop.simulation import SimulationConfig, generate_events, send_events
+    from intellishop.simulation import SendError, SimulationConfig, generate_events, send_events
 
     settings.ensure_dirs()
     os.environ.update(service_env(settings))
@@ -109,11 +109,18 @@ def run_demo(settings: Settings, *, days: int, customers: int, keep_running: boo
         console.print("[bold]2/4[/bold] sending simulated shop traffic through the collector")
         for shop in DEMO_SHOPS:
             config = SimulationConfig(
-                seed=shop.seed, days=days, customers=max(20, int(customers * shop.customer_share))
+                seed=shop.seed,
+                days=days,
+                customers=max(20, int(customers * shop.customer_share)),
+                currency=shop.currency,
+                shop_name=shop.name,
             )
             report = send_events(
                 generate_events(config), collector_url=collector_url, api_key=keys[shop.tenant_id]
             )
+            if not report.ok:
+                console.print(f"[red]the collector did not accept all events of {shop.name}[/red]")
+                return 1
             console.print(
                 f"  {shop.name}: {report.events_accepted:,} events accepted, "
                 f"{report.events_rejected} rejected, {report.seconds:.1f} s "
@@ -140,7 +147,7 @@ def run_demo(settings: Settings, *, days: int, customers: int, keep_running: boo
     except KeyboardInterrupt:
         console.print("\nstopping...")
         return 0
-    except ServiceError as exc:
+    except (ServiceError, SendError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         return 1
     finally:

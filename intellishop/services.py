@@ -186,9 +186,14 @@ class Supervisor:
                 self.killed.append(service.name)
                 _signal_group(process, signal.SIGKILL)
                 process.wait()
-        # Grandchildren that outlived their parent are still in its group.
-        for _service, process in self.running.values():
-            _signal_group(process, signal.SIGKILL)
+        # Grandchildren (dagster dev's code servers) may finish after their parent: give them the
+        # rest of the timeout, then kill what is left of the group.
+        for service, process in self.running.values():
+            while live_group_members(process.pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if live_group_members(process.pid):
+                self.killed.append(f"{service.name} (leftover processes)")
+                _signal_group(process, signal.SIGKILL)
         self.running.clear()
 
     def wait_any_exit(self) -> str | None:
@@ -199,6 +204,23 @@ class Supervisor:
                     return name
             time.sleep(0.5)
         return None
+
+
+def live_group_members(pgid: int) -> list[int]:
+    """Pids of running (not zombie) processes in group ``pgid``, from ``/proc`` (Linux)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # Fields after the parenthesised command: state, ppid, pgrp, ...
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            members.append(int(entry.name))
+    return members
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:

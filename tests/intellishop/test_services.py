@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import socket
 from pathlib import Path
 
 import pytest
 
-from intellishop.services import ServiceError, Supervisor, services
+from intellishop.services import ServiceError, Supervisor, live_group_members, services
 from intellishop.settings import Settings
 
 
@@ -19,11 +18,8 @@ def free_port() -> int:
 
 
 def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    """A live (non-zombie) process is left in the group: zombies wait only for their reaper."""
+    return bool(live_group_members(pgid))
 
 
 def test_collector_starts_healthy_and_stops_with_its_group(data_dir: Path) -> None:
