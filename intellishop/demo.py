@@ -3,7 +3,8 @@
 1. start the collector, 2. send simulated traffic for two demo shops over HTTP, 3. run the
 Dagster pipeline (load -> dbt -> ML -> publish), 4. start the API, the Dagster UI and the
 dashboards, print their URLs and wait. Ctrl-C (or SIGTERM) stops every process it started.
-Running it again reuses the shops and their keys; re-sent events are deduplicated by message id.
+Running it again reuses the shops, their keys and the traffic already sent (see
+``load_traffic_record``), and runs the pipeline again.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
+from datetime import UTC, datetime
 from types import FrameType
+from typing import Any
 
 from rich.console import Console
 from rich.panel import Panel
 
+from intellishop.artifacts import LocalArtifactStore
 from intellishop.services import PROJECT_ROOT, ServiceError, Supervisor, service_env, services
 from intellishop.settings import Settings
 from intellishop.tenants import TenantRegistry
@@ -67,6 +70,20 @@ def demo_keys(settings: Settings) -> dict[str, str]:
     return keys
 
 
+def load_traffic_record(settings: Settings) -> dict[str, dict[str, Any]]:
+    """What earlier demo runs sent per shop (seed, days, customers, end date, events).
+
+    A re-run sends nothing new for a shop with the same options: the simulated window ends on
+    the day of the first run, so the same history is not sent again as a shifted copy.
+    """
+    path = settings.data_dir / "demo_traffic.json"
+    return dict(json.loads(path.read_text())) if path.exists() else {}
+
+
+def save_traffic_record(settings: Settings, record: dict[str, dict[str, Any]]) -> None:
+    (settings.data_dir / "demo_traffic.json").write_text(json.dumps(record, indent=2))
+
+
 def run_pipeline_subprocess(settings: Settings) -> int:
     """Run the Dagster job in a child process with the instance at ``settings.dagster_home``.
 
@@ -91,6 +108,9 @@ def run_demo(settings: Settings, *, days: int, customers: int, keep_running: boo
 
     settings.ensure_dirs()
     os.environ.update(service_env(settings))
+    # Ctrl-C and a polite kill both stop every service. SIGINT is set explicitly because a shell
+    # that starts the demo in the background hands it down ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     known = services(settings)
     supervisor = Supervisor(settings, settings.data_dir / "logs")
@@ -107,11 +127,22 @@ def run_demo(settings: Settings, *, days: int, customers: int, keep_running: boo
         collector_url = known["collector"].url(settings.host)
 
         console.print("[bold]2/4[/bold] sending simulated shop traffic through the collector")
+        sent = load_traffic_record(settings)
         for shop in DEMO_SHOPS:
+            shop_customers = max(20, int(customers * shop.customer_share))
+            wanted = {"seed": shop.seed, "days": days, "customers": shop_customers}
+            previous = sent.get(shop.tenant_id, {})
+            if {name: previous.get(name) for name in wanted} == wanted:
+                console.print(
+                    f"  {shop.name}: its {previous['events']:,} events ({days} days to "
+                    f"{previous['end']}) were sent by an earlier run; `make clean` starts over"
+                )
+                continue
             config = SimulationConfig(
                 seed=shop.seed,
                 days=days,
-                customers=max(20, int(customers * shop.customer_share)),
+                customers=shop_customers,
+                end=datetime.now(UTC).date(),
                 currency=shop.currency,
                 shop_name=shop.name,
             )
@@ -126,6 +157,12 @@ def run_demo(settings: Settings, *, days: int, customers: int, keep_running: boo
                 f"{report.events_rejected} rejected, {report.seconds:.1f} s "
                 f"({report.events_sent / max(report.seconds, 1e-9):,.0f} events/s)"
             )
+            sent[shop.tenant_id] = {
+                **wanted,
+                "end": str(config.end),
+                "events": report.events_accepted,
+            }
+            save_traffic_record(settings, sent)
 
         console.print("[bold]3/4[/bold] running the pipeline: load -> dbt -> ML -> publish")
         if run_pipeline_subprocess(settings) != 0:
@@ -151,6 +188,9 @@ def run_demo(settings: Settings, *, days: int, customers: int, keep_running: boo
         console.print(f"[red]error:[/red] {exc}")
         return 1
     finally:
+        # A second Ctrl-C (or a launcher forwarding the first one again) must not cut the
+        # clean-up short and leave services running.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         supervisor.stop_all()
         console.print("all demo services stopped")
 
@@ -162,18 +202,24 @@ def _print_urls(settings: Settings, keys: dict[str, str], seconds: float) -> Non
         lines.append(
             f"[bold]{service.name:11}[/bold] {service.url(settings.host):24} {service.description}"
         )
-    key = keys[DEMO_SHOPS[0].tenant_id]
+    shop = DEMO_SHOPS[0]
+    key = keys[shop.tenant_id]
     api = known["api"].url(settings.host)
     lines += [
         "",
-        f"demo API key of {DEMO_SHOPS[0].name}: {key}",
+        f"demo API key of {shop.name}: {key}",
         f"  curl -u {key}: {api}/v1/trending",
-        f"  curl -u {key}: {api}/v1/recommendations/<user id>",
+        f"  curl -u {key}: {api}/v1/recommendations/{example_user(settings, shop.tenant_id)}",
         "",
         "Ctrl-C stops everything.",
     ]
     console.print(Panel("\n".join(lines), title="IntelliShop is running", expand=False))
 
 
-def keys_file(settings: Settings) -> Path:
-    return settings.data_dir / "demo_keys.json"
+def example_user(settings: Settings, tenant_id: str) -> str:
+    """A user the published recommendations know, to make the printed example real."""
+    published = LocalArtifactStore(settings.artifacts_dir).current(tenant_id)
+    table = published.tables.get("recommendations") if published else None
+    if table is None or table.num_rows == 0:
+        return "<user id>"
+    return str(table.column("user_id")[0].as_py())

@@ -93,8 +93,13 @@ class Settings(BaseSettings):
         return self.profile.value
 
     def ensure_dirs(self) -> None:
+        """Create the state directories, and the Dagster instance's config on first use."""
         for path in (self.data_dir, self.raw_zone_dir, self.artifacts_dir, self.dagster_home):
             path.mkdir(parents=True, exist_ok=True)
+        instance_config = self.dagster_home / "dagster.yaml"
+        if not instance_config.exists():
+            # Dagster's default local storage (SQLite under DAGSTER_HOME); no usage pings.
+            instance_config.write_text("telemetry:\n  enabled: false\n")
 
     def dbt_env(self) -> dict[str, str]:
         """Environment variables that ``dbt_project/profiles.yml`` and its sources read."""

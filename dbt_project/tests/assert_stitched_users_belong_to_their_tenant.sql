@@ -1,3 +1,5 @@
+{{ config(meta={'dagster': {'ref': {'name': 'int_events_stitched'}}}) }}
+
 -- Identity stitching never crosses tenants: every user an event is credited to is a user that
 -- the same tenant has seen. Rows returned are violations.
 

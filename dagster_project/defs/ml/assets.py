@@ -13,11 +13,8 @@ from ml_assets.recommend.interactions import INTERACTION_SCHEMA
 from ml_assets.recommend.personal import recommend_for_users
 from ml_assets.recommend.trending import popular_products, trending_products
 
-from ...resources import WarehouseResource
+from ...resources import SettingsResource, WarehouseResource
 
-#: A touch this many days old counts half in the trending score: a shop's "hot" list moves in
-#: about a week.
-TRENDING_HALF_LIFE_DAYS = 7.0
 #: Products kept per tenant (and per category) in the trending and popular lists.
 TOP_N = 100
 #: Recommendations kept per identified user.
@@ -35,12 +32,20 @@ def product_interactions(warehouse: WarehouseResource) -> pl.DataFrame:
 
 
 @dg.asset(group_name="ml", kinds={"polars"})
-def trending(context: dg.AssetExecutionContext, product_interactions: pl.DataFrame) -> pl.DataFrame:
-    """Products with the most recent interest per tenant (time-decayed, half-life a week)."""
+def trending(
+    context: dg.AssetExecutionContext,
+    settings: SettingsResource,
+    product_interactions: pl.DataFrame,
+) -> pl.DataFrame:
+    """Products with the most recent interest per tenant, time-decayed.
+
+    A touch ``INTELLISHOP_TRENDING_HALF_LIFE_DAYS`` old (default 7: a shop's hot list moves in
+    about a week) counts half.
+    """
     frame = trending_products(
         product_interactions,
         as_of=datetime.now(UTC),
-        half_life_days=TRENDING_HALF_LIFE_DAYS,
+        half_life_days=settings.get().trending_half_life_days,
         top_n=TOP_N,
     )
     context.add_output_metadata({"rows": frame.height, "tenants": frame["tenant_id"].n_unique()})
