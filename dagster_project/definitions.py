@@ -26,6 +26,7 @@ intellishop_pipeline = dg.define_asset_job(
 
 #: Hourly refresh; off until an operator turns it on in the UI (the demo runs the job itself).
 hourly_refresh = dg.ScheduleDefinition(
+    name="hourly_refresh",
     job=intellishop_pipeline,
     cron_schedule="15 * * * *",
     default_status=dg.DefaultScheduleStatus.STOPPED,

@@ -24,23 +24,26 @@ from intellishop.settings import Profile, Settings
 from .project import dbt_project
 
 
-class SettingsResource(dg.ConfigurableResource):  # type: ignore[misc]
+class SettingsResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """The one ``Settings`` object, read from the environment when a run starts."""
 
     def get(self) -> Settings:
         return Settings()
 
 
-class WarehouseResource(dg.ConfigurableResource):  # type: ignore[misc]
+class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """Read access to the models dbt built (local profile: the DuckDB file, read-only)."""
 
     def read_table(self, name: str, columns: list[str] | None = None) -> pl.DataFrame:
         """The whole of model ``name`` as a polars frame (``name`` must be a dbt model)."""
-        if not name.isidentifier():
-            raise ValueError(f"not a model name: {name!r}")
+        # Identifiers cannot be bound: only plain names reach the SQL text.
+        for identifier in [name, *(columns or [])]:
+            if not identifier.isidentifier():
+                raise ValueError(f"not a model or column name: {identifier!r}")
         select = ", ".join(f'"{column}"' for column in columns) if columns else "*"
         with self._connect() as con:
-            return con.sql(f'select {select} from "{name}"').pl()
+            frame: pl.DataFrame = con.sql(f'select {select} from "{name}"').pl()
+        return frame
 
     @contextmanager
     def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -56,7 +59,7 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[misc]
             con.close()
 
 
-class ServingStoreResource(dg.ConfigurableResource):  # type: ignore[misc]
+class ServingStoreResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """Where the publish step writes serving artifacts (local: versioned Parquet files)."""
 
     def store(self) -> ServingStore:

@@ -4,13 +4,16 @@ dbt costs seconds of start-up per command, so the models are built together; dbt
 become Dagster asset checks. Sources map onto the raw-zone assets so the lineage joins up.
 """
 
+import os
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from ...project import dbt_project
+from ...resources import SettingsResource
 
 #: The model folders, which are also the Dagster asset groups.
 LAYERS = ("staging", "intermediate", "marts")
@@ -36,6 +39,36 @@ class IntelliShopDbtTranslator(DagsterDbtTranslator):
     manifest=dbt_project.manifest_path,
     dagster_dbt_translator=IntelliShopDbtTranslator(),
 )
-def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    """Build the selected models and run their tests, in the profile's dbt target."""
-    yield from dbt.cli(["build"], context=context).stream()
+def warehouse_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: SettingsResource
+) -> Iterator[Any]:
+    """Build the selected models and run their tests, in the profile's dbt target.
+
+    dbt reads the warehouse and raw-zone paths from its environment, which ``DbtCliResource``
+    copies from this process: they are set from the run's settings while dbt starts, so dbt
+    builds the warehouse that the steps downstream read, whatever the shell exported.
+
+    dbt's target folder lives in the data directory, one per installation rather than one per
+    run: runs do not pile up folders, and dbt's partial parse state carries over between runs.
+    """
+    config = settings.get()
+    with _environment(config.dbt_env()):
+        invocation = dbt.cli(
+            ["build"], context=context, target_path=config.data_dir.resolve() / "dbt-target"
+        )
+    yield from invocation.stream()
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``values`` set, restored afterwards."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -10,6 +10,15 @@ import pyarrow as pa
 
 from ...resources import ServingStoreResource, WarehouseResource
 
+#: Row order of each published table: readers may rely on it (a chart reads days in order).
+PUBLISHED_ORDER: dict[str, list[str]] = {
+    "products": ["product_id"],
+    "trending": ["rank", "product_id"],
+    "popular": ["rank", "product_id"],
+    "recommendations": ["user_id", "rank"],
+    "daily_metrics": ["metric_date"],
+}
+
 #: Columns of each published table (docs/contracts.md); tenant_id is implied by the tenant.
 PUBLISHED_COLUMNS: dict[str, list[str]] = {
     "products": ["product_id", "name", "category", "brand", "price"],
@@ -30,10 +39,15 @@ PUBLISHED_COLUMNS: dict[str, list[str]] = {
 
 
 def tenant_tables(tables: dict[str, pl.DataFrame], tenant_id: str) -> dict[str, pa.Table]:
-    """The rows of ``tenant_id`` only, in the published columns (nothing of another tenant)."""
+    """The rows of ``tenant_id`` only, in the published columns and order (see above)."""
     published: dict[str, pa.Table] = {}
     for name, columns in PUBLISHED_COLUMNS.items():
-        frame = tables[name].filter(pl.col("tenant_id") == tenant_id).select(columns)
+        frame = (
+            tables[name]
+            .filter(pl.col("tenant_id") == tenant_id)
+            .select(columns)
+            .sort(PUBLISHED_ORDER[name])
+        )
         published[name] = frame.to_arrow()
     return published
 
@@ -50,7 +64,7 @@ def serving_artifacts(
     trending: pl.DataFrame,
     popular: pl.DataFrame,
     user_recommendations: pl.DataFrame,
-) -> dg.MaterializeResult:
+) -> dg.MaterializeResult[None]:
     """One new artifact version per tenant that has data: products, lists and daily metrics."""
     tables = {
         "products": warehouse.read_table("products"),

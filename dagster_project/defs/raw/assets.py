@@ -30,7 +30,7 @@ RAW_TENANTS = dg.AssetKey(["raw", "tenants"])
 )
 def raw_zone(
     context: dg.AssetExecutionContext, settings: SettingsResource
-) -> Iterator[dg.MaterializeResult]:
+) -> Iterator[dg.MaterializeResult[None]]:
     """Drain the event log into the raw zone (idempotent: a batch is loaded once, by offset)."""
     config = settings.get()
     report = drain_event_log(config)

@@ -1,6 +1,7 @@
 -- The catalogue as the shop's own events describe it: one row per product, with the attributes
--- of its latest complete sighting (name and price present), else of its latest sighting. There
--- is no catalogue feed yet; what shoppers saw is what the shop sells.
+-- of its latest complete sighting (name and price present) by a person, else of its latest
+-- sighting (crawlers last: anyone can claim to be one). There is no catalogue feed yet; what
+-- shoppers saw is what the shop sells.
 
 with
 
@@ -23,6 +24,7 @@ ranked as (
         row_number() over (
             partition by tenant_id, product_id
             order by
+                case when is_bot then 1 else 0 end,
                 case when product_name is not null and price is not null then 0 else 1 end,
                 occurred_at desc,
                 message_id desc
