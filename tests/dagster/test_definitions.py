@@ -160,7 +160,7 @@ def test_resources_follow_the_profile() -> None:
 
 
 def test_the_warehouse_reader_takes_model_names_only() -> None:
-    with pytest.raises(ValueError, match="not a model name"):
+    with pytest.raises(ValueError, match="not a model or column name"):
         WarehouseResource().read_table('products"; drop table products; --')
 
 
