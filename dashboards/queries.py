@@ -179,13 +179,15 @@ def _table(artifacts_dir: str, tenant_id: str, version: str, name: str) -> pl.Da
 
 
 def format_money(amount: float | None, currency: str) -> str:
+    """Money for people: cents below 1,000, whole units above (a KPI card stays readable)."""
     if amount is None:
         return MISSING
     symbol = _CURRENCY_SYMBOLS.get(currency)
     sign = "-" if amount < 0 else ""
+    digits = f"{abs(amount):,.2f}" if abs(amount) < 1000 else f"{abs(amount):,.0f}"
     if symbol is None:
-        return f"{sign}{abs(amount):,.2f} {currency}"
-    return f"{sign}{symbol}{abs(amount):,.2f}"
+        return f"{sign}{digits} {currency}"
+    return f"{sign}{symbol}{digits}"
 
 
 def latest_day(daily: pl.DataFrame, shop: Shop, now: datetime | None = None) -> DaySummary | None:

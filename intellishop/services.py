@@ -113,6 +113,9 @@ def services(settings: Settings) -> dict[str, Service]:
                 "true",
                 "--browser.gatherUsageStats",
                 "false",
+                # Merchants get the app, not Streamlit's developer menu ("Deploy", rerun, ...).
+                "--client.toolbarMode",
+                "viewer",
             ],
             settings.dashboard_port,
             "/_stcore/health",

@@ -105,7 +105,7 @@ def test_kpis_show_the_latest_day_against_the_day_before(published: Settings) ->
     app = run()
     assert app.sidebar.selectbox[0].value == "acme"
     assert metrics(app) == {
-        "Revenue": ("$1,234.50", "+23.4%"),
+        "Revenue": ("$1,234", "+23.4%"),
         "Orders": ("15", "+50.0%"),
         "Average order value": ("$82.30", "-17.7%"),
         "Sessions": ("500", "+25.0%"),
@@ -154,7 +154,8 @@ def test_latest_day_knows_today_in_the_shops_time_zone() -> None:
 
 
 def test_money_formats() -> None:
-    assert format_money(1234.5, "USD") == "$1,234.50"
+    assert format_money(1234.5, "USD") == "$1,234"
+    assert format_money(999.994, "USD") == "$999.99"
     assert format_money(-3, "EUR") == "-€3.00"
     assert format_money(7, "SEK") == "7.00 SEK"
     assert format_money(None, "USD") == "\N{EN DASH}"
