@@ -28,7 +28,10 @@ create table if not exists tenants (
     timezone    text not null default 'UTC',
     currency    text not null default 'USD',
     created_at  text not null,
-    disabled    integer not null default 0
+    disabled    integer not null default 0,
+    plan        text not null default 'starter',
+    allowed_origins text not null default '',
+    store_ip    integer not null default 0
 );
 create table if not exists api_keys (
     key_hash    text primary key,
@@ -39,6 +42,16 @@ create table if not exists api_keys (
 );
 create index if not exists api_keys_tenant on api_keys(tenant_id);
 """
+
+#: Columns added after the first release, with their definitions: added to older databases.
+_ADDED_COLUMNS = {
+    "plan": "text not null default 'starter'",
+    "allowed_origins": "text not null default ''",
+    "store_ip": "integer not null default 0",
+}
+_TENANT_COLUMNS = (
+    "tenant_id, name, timezone, currency, created_at, disabled, plan, allowed_origins, store_ip"
+)
 
 
 class TenantError(ValueError):
@@ -53,6 +66,12 @@ class Tenant:
     currency: str
     created_at: str
     disabled: bool
+    #: Billing plan (starter, growth, pro, enterprise): sets the monthly event quota.
+    plan: str = "starter"
+    #: Origins (scheme://host[:port]) whose browsers may send events with this tenant's key.
+    allowed_origins: tuple[str, ...] = ()
+    #: Keep the client's raw IP address (off: only the country derived from it is kept).
+    store_ip: bool = False
 
 
 def hash_key(api_key: str) -> str:
@@ -72,6 +91,10 @@ class TenantRegistry:
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as con:
             con.executescript(_SCHEMA)
+            present = {row[1] for row in con.execute("pragma table_info(tenants)")}
+            for column, definition in _ADDED_COLUMNS.items():
+                if column not in present:
+                    con.execute(f"alter table tenants add column {column} {definition}")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -129,8 +152,7 @@ class TenantRegistry:
     def get(self, tenant_id: str) -> Tenant | None:
         with self._connect() as con:
             row = con.execute(
-                "select tenant_id, name, timezone, currency, created_at, disabled"
-                " from tenants where tenant_id = ?",
+                f"select {_TENANT_COLUMNS} from tenants where tenant_id = ?",
                 (tenant_id,),
             ).fetchone()
         return _tenant(row) if row else None
@@ -138,24 +160,23 @@ class TenantRegistry:
     def list(self) -> list[Tenant]:
         with self._connect() as con:
             rows = con.execute(
-                "select tenant_id, name, timezone, currency, created_at, disabled"
-                " from tenants order by tenant_id"
+                f"select {_TENANT_COLUMNS} from tenants order by tenant_id"
             ).fetchall()
         return [_tenant(row) for row in rows]
 
     def authenticate(self, api_key: str) -> Tenant | None:
         """The enabled tenant owning this unrevoked key, or None."""
         with self._connect() as con:
+            columns = ", ".join(f"t.{name.strip()}" for name in _TENANT_COLUMNS.split(","))
             row = con.execute(
-                "select t.tenant_id, t.name, t.timezone, t.currency, t.created_at, t.disabled"
-                " from api_keys k join tenants t using (tenant_id)"
+                f"select {columns} from api_keys k join tenants t using (tenant_id)"
                 " where k.key_hash = ? and k.revoked_at is null and t.disabled = 0",
                 (hash_key(api_key),),
             ).fetchone()
         return _tenant(row) if row else None
 
 
-def _tenant(row: tuple[str, str, str, str, str, int]) -> Tenant:
+def _tenant(row: tuple[str, str, str, str, str, int, str, str, int]) -> Tenant:
     return Tenant(
         tenant_id=row[0],
         name=row[1],
@@ -163,6 +184,9 @@ def _tenant(row: tuple[str, str, str, str, str, int]) -> Tenant:
         currency=row[3],
         created_at=row[4],
         disabled=bool(row[5]),
+        plan=row[6],
+        allowed_origins=tuple(origin for origin in row[7].split() if origin),
+        store_ip=bool(row[8]),
     )
 
 

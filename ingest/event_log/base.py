@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from intellishop.events import LoggedBatch
+from intellishop.privacy import Person
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,14 @@ class EventLog(Protocol):
 
     def lag(self, consumer: str) -> int:
         """Entries appended but not yet committed by the consumer."""
+        ...
+
+    def erase(self, person: Person) -> int:
+        """Remove the person's events from every entry (GDPR erasure); returns events removed.
+
+        Entries keep their ids and order; an entry left empty stays as an empty batch, so
+        consumers' offsets remain valid.
+        """
         ...
 
     def close(self) -> None: ...

@@ -16,6 +16,7 @@ from pathlib import Path
 import msgspec
 
 from intellishop.events import LoggedBatch
+from intellishop.privacy import Person
 
 from .base import LogEntry
 
@@ -126,6 +127,9 @@ class SqliteEventLog:
             .fetchone()
         )
         return int(row[0])
+
+    def erase(self, person: Person) -> int:
+        raise NotImplementedError("GDPR erasure of the SQLite event log is being built")
 
     def close(self) -> None:
         con: sqlite3.Connection | None = getattr(self._local, "con", None)

@@ -7,6 +7,8 @@ from typing import Protocol
 
 import pyarrow as pa
 
+from intellishop.privacy import Person
+
 
 class RawZone(Protocol):
     def write_events(self, table: pa.Table, chunk_id: str) -> list[Path]:
@@ -18,3 +20,11 @@ class RawZone(Protocol):
         ...
 
     def write_tenants(self, table: pa.Table) -> Path: ...
+
+    def erase(self, person: Person) -> int:
+        """Delete every event of the person (GDPR erasure); returns rows deleted."""
+        ...
+
+    def export(self, person: Person) -> pa.Table:
+        """Every stored event of the person (GDPR right of access), RAW_EVENT_SCHEMA columns."""
+        ...

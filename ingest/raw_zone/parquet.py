@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from intellishop.events import RAW_EVENT_SCHEMA
+from intellishop.privacy import Person
 
 
 class ParquetRawZone:
@@ -43,6 +44,12 @@ class ParquetRawZone:
             )
             written.append(_write_atomically(part, directory / f"part-{chunk_id}.parquet"))
         return written
+
+    def erase(self, person: Person) -> int:
+        raise NotImplementedError("GDPR erasure of the Parquet raw zone is being built")
+
+    def export(self, person: Person) -> pa.Table:
+        raise NotImplementedError("GDPR export of the Parquet raw zone is being built")
 
     def write_tenants(self, table: pa.Table) -> Path:
         return _write_atomically(table, self.tenants_dir / "tenants.parquet")
