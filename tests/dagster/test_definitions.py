@@ -35,7 +35,15 @@ INTERMEDIATE = {
     "int_product_mentions",
     "int_product_interactions",
 }
-MARTS = {"daily_metrics", "products"}
+MARTS = {
+    "daily_metrics",
+    "products",
+    "product_performance",
+    "funnel_daily",
+    "geo_daily",
+    "customers",
+    "cohort_retention",
+}
 ML = {"product_interactions", "trending", "popular", "user_recommendations"}
 
 

@@ -25,6 +25,8 @@ completed as (
         revenue,
         order_total,
         currency,
+        country,
+        device_type,
         row_number() over (
             partition by tenant_id, order_id
             order by occurred_at, received_at, message_id
@@ -59,6 +61,8 @@ orders as (
         completed.user_id,
         completed.ordered_at,
         completed.currency,
+        completed.country,
+        completed.device_type,
         coalesce(completed.revenue, 0) as gross_revenue,
         completed.order_total,
         coalesce(refunds.refund_count, 0) as refund_count,

@@ -103,6 +103,7 @@ totals as (
         count(case when message_type = 'page' then 1 end) as page_views,
         count(case when event = 'Product Viewed' then 1 end) as product_views,
         count(case when event = 'Product Added' then 1 end) as cart_adds,
+        count(case when event = 'Checkout Started' then 1 end) as checkouts,
         count(case when event = 'Order Completed' then 1 end) as orders
     from numbered
     group by tenant_id, actor_id, session_number
@@ -127,6 +128,7 @@ sessions as (
         totals.page_views,
         totals.product_views,
         totals.cart_adds,
+        totals.checkouts,
         totals.orders,
         landings.landing_page,
         landings.referrer,
