@@ -124,8 +124,7 @@ def test_ml_and_publish_assets_hang_off_the_warehouse(asset_graph: AssetGraph) -
     assert parents(asset_graph, "popular") == {"product_interactions"}
     assert parents(asset_graph, "user_recommendations") == {"product_interactions", "trending"}
     assert parents(asset_graph, "serving_artifacts") == {
-        "products",
-        "daily_metrics",
+        *MARTS,
         "trending",
         "popular",
         "user_recommendations",

@@ -10,15 +10,6 @@ import pyarrow as pa
 
 from ...resources import ServingStoreResource, WarehouseResource
 
-#: Row order of each published table: readers may rely on it (a chart reads days in order).
-PUBLISHED_ORDER: dict[str, list[str]] = {
-    "products": ["product_id"],
-    "trending": ["rank", "product_id"],
-    "popular": ["rank", "product_id"],
-    "recommendations": ["user_id", "rank"],
-    "daily_metrics": ["metric_date"],
-}
-
 #: Columns of each published table (docs/contracts.md); tenant_id is implied by the tenant.
 PUBLISHED_COLUMNS: dict[str, list[str]] = {
     "products": ["product_id", "name", "category", "brand", "price"],
@@ -35,26 +26,107 @@ PUBLISHED_COLUMNS: dict[str, list[str]] = {
         "visitors",
         "conversion_rate",
     ],
+    "product_performance": [
+        "product_id",
+        "name",
+        "category",
+        "views",
+        "viewers",
+        "cart_adds",
+        "add_to_cart_rate",
+        "orders",
+        "buyers",
+        "units_sold",
+        "revenue",
+        "units_refunded",
+        "return_rate",
+    ],
+    "funnel_daily": [
+        "metric_date",
+        "device_type",
+        "traffic_source",
+        "country",
+        "sessions",
+        "viewed_sessions",
+        "added_sessions",
+        "checkout_sessions",
+        "ordered_sessions",
+    ],
+    "geo_daily": ["metric_date", "country", "sessions", "visitors", "orders", "net_revenue"],
+    "customers": [
+        "customer_id",
+        "user_id",
+        "orders",
+        "net_revenue",
+        "first_order_at",
+        "last_order_at",
+        "recency_days",
+        "recency_score",
+        "frequency_score",
+        "monetary_score",
+        "rfm_code",
+        "rfm_segment",
+    ],
+    "cohort_retention": [
+        "cohort_grain",
+        "cohort_start",
+        "period_number",
+        "cohort_customers",
+        "active_customers",
+        "customer_retention",
+        "net_revenue",
+    ],
 }
+
+#: Row order of each published table: readers may rely on it (a chart reads days in order).
+PUBLISHED_ORDER: dict[str, list[str]] = {
+    "products": ["product_id"],
+    "trending": ["rank", "product_id"],
+    "popular": ["rank", "product_id"],
+    "recommendations": ["user_id", "rank"],
+    "daily_metrics": ["metric_date"],
+    "product_performance": ["product_id"],
+    "funnel_daily": ["metric_date", "device_type", "traffic_source", "country"],
+    "geo_daily": ["metric_date", "country"],
+    "customers": ["customer_id"],
+    "cohort_retention": ["cohort_grain", "cohort_start", "period_number"],
+}
+
+#: Marts published as they are (the other tables come from the ML assets).
+PUBLISHED_MARTS = (
+    "products",
+    "daily_metrics",
+    "product_performance",
+    "funnel_daily",
+    "geo_daily",
+    "customers",
+    "cohort_retention",
+)
 
 
 def tenant_tables(tables: dict[str, pl.DataFrame], tenant_id: str) -> dict[str, pa.Table]:
-    """The rows of ``tenant_id`` only, in the published columns and order (see above)."""
+    """The rows of ``tenant_id`` only, in the published columns and order (see above).
+
+    Exact decimals become floats: the readers (JSON answers, charts) want numbers.
+    """
+    unknown = set(tables) - set(PUBLISHED_COLUMNS)
+    if unknown:
+        raise ValueError(f"not a published table: {sorted(unknown)}")
     published: dict[str, pa.Table] = {}
-    for name, columns in PUBLISHED_COLUMNS.items():
+    for name, frame in tables.items():
         frame = (
-            tables[name]
-            .filter(pl.col("tenant_id") == tenant_id)
-            .select(columns)
+            frame.filter(pl.col("tenant_id") == tenant_id)
+            .select(PUBLISHED_COLUMNS[name])
             .sort(PUBLISHED_ORDER[name])
         )
-        published[name] = frame.to_arrow()
+        decimals = [column for column, dtype in frame.schema.items() if dtype == pl.Decimal]
+        published[name] = frame.with_columns(pl.col(decimals).cast(pl.Float64)).to_arrow()
     return published
 
 
 @dg.asset(
     group_name="publish",
-    deps=[dg.AssetKey("products"), dg.AssetKey("daily_metrics")],
+    deps=[dg.AssetKey(name) for name in PUBLISHED_MARTS],
     kinds={"parquet"},
 )
 def serving_artifacts(
@@ -65,12 +137,9 @@ def serving_artifacts(
     popular: pl.DataFrame,
     user_recommendations: pl.DataFrame,
 ) -> dg.MaterializeResult[None]:
-    """One new artifact version per tenant that has data: products, lists and daily metrics."""
+    """One new artifact version per tenant that has data: lists, recommendations and marts."""
     tables = {
-        "products": warehouse.read_table("products"),
-        "daily_metrics": warehouse.read_table("daily_metrics").with_columns(
-            pl.col("revenue", "aov").cast(pl.Float64)
-        ),
+        **{name: warehouse.read_table(name) for name in PUBLISHED_MARTS},
         "trending": trending,
         "popular": popular,
         "recommendations": user_recommendations,
