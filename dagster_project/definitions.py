@@ -10,6 +10,7 @@ import dagster as dg
 
 from intellishop.settings import get_settings
 
+from .defs.automation.sensors import pending_events_sensor
 from .defs.dbt.assets import warehouse_models
 from .defs.ml.assets import popular, product_interactions, trending, user_recommendations
 from .defs.publish.assets import serving_artifacts
@@ -49,6 +50,7 @@ def defs() -> dg.Definitions:
         assets=ASSETS,
         jobs=[intellishop_pipeline],
         schedules=[hourly_refresh],
+        sensors=[pending_events_sensor(intellishop_pipeline)],
         resources=resources_for(get_settings()),
         loggers={"console": dg.colored_console_logger, "progress": progress_logger},
     )

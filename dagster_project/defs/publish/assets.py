@@ -4,6 +4,8 @@ Readers (the API, the dashboards) switch to the new version atomically; they nev
 warehouse, so they keep answering while the next run rebuilds it.
 """
 
+from datetime import timedelta
+
 import dagster as dg
 import polars as pl
 import pyarrow as pa
@@ -128,6 +130,10 @@ def tenant_tables(tables: dict[str, pl.DataFrame], tenant_id: str) -> dict[str, 
     group_name="publish",
     deps=[dg.AssetKey(name) for name in PUBLISHED_MARTS],
     kinds={"parquet"},
+    # What merchants see: a day old means neither the schedule nor the sensor is rebuilding it.
+    freshness_policy=dg.FreshnessPolicy.time_window(
+        fail_window=timedelta(hours=26), warn_window=timedelta(hours=2)
+    ),
 )
 def serving_artifacts(
     context: dg.AssetExecutionContext,
