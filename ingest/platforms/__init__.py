@@ -1,0 +1,1 @@
+"""Shop platforms (Shopify, WooCommerce): connections, webhook payloads as canonical events."""
