@@ -4,7 +4,8 @@
 -- different message ids) counts once, at its first occurrence. Refunds (Order Refunded, any
 -- number of them, partial or full) take back their share of the order's `total`, applied to its
 -- revenue: Segment's refund amount includes tax and shipping while `revenue` does not, so
--- subtracting amounts directly would mix the two bases.
+-- subtracting amounts directly would mix the two bases. A cancelled order (Order Cancelled)
+-- takes back everything: it never shipped.
 
 with
 
@@ -52,6 +53,16 @@ refunds as (
 
 ),
 
+cancellations as (
+
+    select tenant_id, order_id, min(occurred_at) as cancelled_at
+    from events
+    where event = 'Order Cancelled'
+      and order_id is not null
+    group by tenant_id, order_id
+
+),
+
 orders as (
 
     select
@@ -68,7 +79,9 @@ orders as (
         coalesce(refunds.refund_count, 0) as refund_count,
         coalesce(refunds.refunded_amount, 0) as refunded_amount,
         refunds.last_refunded_at,
+        cancellations.cancelled_at,
         case
+            when cancellations.cancelled_at is not null then 1
             when refunds.refunded_amount is null then 0
             when coalesce(completed.order_total, completed.revenue, 0) <= 0 then 1
             when refunds.refunded_amount >= coalesce(completed.order_total, completed.revenue)
@@ -79,6 +92,9 @@ orders as (
     left join refunds
         on completed.tenant_id = refunds.tenant_id
         and completed.order_id = refunds.order_id
+    left join cancellations
+        on completed.tenant_id = cancellations.tenant_id
+        and completed.order_id = cancellations.order_id
     where completed.occurrence = 1
 
 ),
