@@ -129,7 +129,44 @@ class SqliteEventLog:
         return int(row[0])
 
     def erase(self, person: Person) -> int:
-        raise NotImplementedError("GDPR erasure of the SQLite event log is being built")
+        """Rewrite the tenant's entries that mention the person, in one write transaction.
+
+        Entries keep their offsets (an entry may become an empty batch), so every consumer's
+        committed offset stays valid. The person's ids are matched as bytes inside the msgpack
+        payload first, so only candidate entries are decoded; decoding then decides exactly.
+        """
+        ids = sorted(person.user_ids | person.anonymous_ids)
+        if not ids:
+            return 0
+        # One bound parameter per id: the ids never become SQL text.
+        candidates = " or ".join(["instr(payload, cast(? as blob)) > 0"] * len(ids))
+        con = self._con()
+        removed = 0
+        con.execute("begin immediate")
+        try:
+            rows = con.execute(
+                f"select entry_offset, payload from entries where tenant_id = ? and ({candidates})",
+                (person.tenant_id, *(i.encode() for i in ids)),
+            ).fetchall()
+            for offset, payload in rows:
+                batch = _decoder.decode(payload)
+                kept = [
+                    e
+                    for e in batch.events
+                    if not person.matches(e.user_id, e.anonymous_id, e.previous_id)
+                ]
+                if len(kept) == len(batch.events):
+                    continue
+                removed += len(batch.events) - len(kept)
+                con.execute(
+                    "update entries set payload = ?, event_count = ? where entry_offset = ?",
+                    (_encoder.encode(LoggedBatch(batch.tenant_id, kept)), len(kept), offset),
+                )
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        return removed
 
     def close(self) -> None:
         con: sqlite3.Connection | None = getattr(self._local, "con", None)

@@ -16,6 +16,10 @@ import pyarrow.parquet as pq
 
 from intellishop.events import RAW_EVENT_SCHEMA
 from intellishop.privacy import Person
+from intellishop.tenants import TENANT_ID_PATTERN
+
+#: The columns an event is matched to a person by.
+_ID_COLUMNS = ["user_id", "anonymous_id", "previous_id"]
 
 
 class ParquetRawZone:
@@ -46,10 +50,62 @@ class ParquetRawZone:
         return written
 
     def erase(self, person: Person) -> int:
-        raise NotImplementedError("GDPR erasure of the Parquet raw zone is being built")
+        """Rewrite every file of the tenant that holds the person's events, without them.
+
+        Each file is replaced atomically (temporary file, fsync, rename), so dbt reading at the
+        same moment sees the old file or the new one. A file left with no rows stays as an empty
+        file with the schema, so the tenant's partitions keep a file for readers to glob. The
+        caller must keep the loader out meanwhile (``ingest.loader``'s lock): a chunk the loader
+        rewrites concurrently could bring the person's rows back.
+        """
+        removed = 0
+        for path in self._tenant_files(person.tenant_id):
+            ids = pq.read_table(path, columns=_ID_COLUMNS, partitioning=None)
+            mask = _person_mask(ids, person)
+            hits = pc.sum(mask).as_py() or 0
+            if not hits:
+                continue
+            table = pq.read_table(path, partitioning=None)
+            _write_atomically(table.filter(pc.invert(mask)).cast(RAW_EVENT_SCHEMA), path)
+            removed += hits
+        return removed
 
     def export(self, person: Person) -> pa.Table:
-        raise NotImplementedError("GDPR export of the Parquet raw zone is being built")
+        """The person's events in the tenant's files, RAW_EVENT_SCHEMA columns, by log offset."""
+        parts = []
+        for path in self._tenant_files(person.tenant_id):
+            table = pq.read_table(path, partitioning=None).select(RAW_EVENT_SCHEMA.names)
+            parts.append(table.filter(_person_mask(table, person)).cast(RAW_EVENT_SCHEMA))
+        if not parts:
+            return RAW_EVENT_SCHEMA.empty_table()
+        return pa.concat_tables(parts).sort_by([("log_offset", "ascending")])
+
+    def identity_rows(self, tenant_id: str) -> pa.Table:
+        """The rows of the tenant that can link identities (for resolving a data subject).
+
+        Events carrying both a user id and an anonymous id, alias calls, and events whose traits
+        mention an email: columns user_id, anonymous_id, previous_id, traits.
+        """
+        columns = [*_ID_COLUMNS, "traits"]
+        parts = []
+        for path in self._tenant_files(tenant_id):
+            table = pq.read_table(path, columns=columns, partitioning=None)
+            linking = pc.or_kleene(
+                pc.and_kleene(pc.is_valid(table["user_id"]), pc.is_valid(table["anonymous_id"])),
+                pc.or_kleene(
+                    pc.is_valid(table["previous_id"]),
+                    pc.match_substring(table["traits"], "email", ignore_case=True),
+                ),
+            )
+            parts.append(table.filter(pc.fill_null(linking, False)))
+        if not parts:
+            return pa.schema([RAW_EVENT_SCHEMA.field(name) for name in columns]).empty_table()
+        return pa.concat_tables(parts)
+
+    def _tenant_files(self, tenant_id: str) -> list[Path]:
+        if not TENANT_ID_PATTERN.match(tenant_id):
+            raise ValueError(f"not a tenant id: {tenant_id!r}")
+        return sorted((self.events_dir / f"tenant_id={tenant_id}").glob("event_date=*/*.parquet"))
 
     def write_tenants(self, table: pa.Table) -> Path:
         return _write_atomically(table, self.tenants_dir / "tenants.parquet")
@@ -72,3 +128,18 @@ def _write_atomically(table: pa.Table, path: Path) -> Path:
     finally:
         os.close(dir_fd)
     return path
+
+
+def _person_mask(table: pa.Table, person: Person) -> pa.ChunkedArray:
+    """True for the rows of ``person`` (by user id, anonymous id or alias previous id)."""
+    user_ids = pa.array(sorted(person.user_ids), pa.string())
+    anonymous_ids = pa.array(sorted(person.anonymous_ids), pa.string())
+    any_ids = pa.array(sorted(person.user_ids | person.anonymous_ids), pa.string())
+    mask = pc.or_(
+        pc.or_(
+            pc.is_in(table["user_id"], value_set=user_ids),
+            pc.is_in(table["anonymous_id"], value_set=anonymous_ids),
+        ),
+        pc.is_in(table["previous_id"], value_set=any_ids),
+    )
+    return pc.fill_null(mask, False)
