@@ -8,59 +8,21 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from intellishop.commands.imports import imports_app
+from intellishop.commands.platforms import platforms_app
+from intellishop.commands.privacy import privacy_app
+from intellishop.commands.tenants import tenants_app
 from intellishop.settings import get_settings
-from intellishop.tenants import TenantError, TenantRegistry
 
 app = typer.Typer(no_args_is_help=True, help="IntelliShop Analytics: e-commerce intelligence.")
-tenants_app = typer.Typer(no_args_is_help=True, help="Create and list tenants (shops).")
 pipeline_app = typer.Typer(no_args_is_help=True, help="Run the Dagster pipeline.")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(pipeline_app, name="pipeline")
+app.add_typer(privacy_app, name="privacy")
+app.add_typer(imports_app, name="import")
+app.add_typer(platforms_app, name="platforms")
 console = Console()
-
-
-@tenants_app.command("create")
-def tenants_create(
-    name: Annotated[str, typer.Argument(help="The shop's name, e.g. 'Acme Outdoor'.")],
-    tenant_id: Annotated[
-        str | None, typer.Option("--id", help="Tenant id (default: from the name).")
-    ] = None,
-    timezone: Annotated[str, typer.Option(help="IANA time zone that days are counted in.")] = "UTC",
-    currency: Annotated[str, typer.Option(help="ISO 4217 currency of the shop.")] = "USD",
-) -> None:
-    """Create a tenant and print its API key (shown once; only its hash is stored)."""
-    settings = get_settings()
-    try:
-        tenant, api_key = TenantRegistry(settings.tenants_db_path).create(
-            name, tenant_id=tenant_id, timezone=timezone, currency=currency
-        )
-    except TenantError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-    console.print(
-        f"created tenant [bold]{tenant.tenant_id}[/bold] ({tenant.timezone}, {tenant.currency})"
-    )
-    console.print("API key (store it now, it is not shown again):")
-    typer.echo(api_key)
-
-
-@tenants_app.command("list")
-def tenants_list() -> None:
-    """List tenants."""
-    settings = get_settings()
-    table = Table("tenant", "name", "timezone", "currency", "created", "disabled")
-    for tenant in TenantRegistry(settings.tenants_db_path).list():
-        table.add_row(
-            tenant.tenant_id,
-            tenant.name,
-            tenant.timezone,
-            tenant.currency,
-            tenant.created_at[:19],
-            "yes" if tenant.disabled else "",
-        )
-    console.print(table)
 
 
 @app.command()

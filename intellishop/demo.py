@@ -49,18 +49,31 @@ DEMO_SHOPS = (
 )
 
 
+DEMO_PLAN = "enterprise"
+
+
 def demo_keys(settings: Settings) -> dict[str, str]:
-    """API keys of the demo shops, created once and kept (mode 600) so re-runs reuse them."""
+    """API keys of the demo shops, created once and kept (mode 600) so re-runs reuse them.
+
+    The demo shops are on the enterprise plan: months of history arrive in a minute, which is
+    more than a starter plan's monthly quota and rate limit allow.
+    """
     registry = TenantRegistry(settings.tenants_db_path)
     path = settings.data_dir / "demo_keys.json"
     keys: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
     for shop in DEMO_SHOPS:
+        if registry.get(shop.tenant_id) is not None:
+            registry.update(shop.tenant_id, plan=DEMO_PLAN)
         key = keys.get(shop.tenant_id)
         if key and registry.authenticate(key) is not None:
             continue
         if registry.get(shop.tenant_id) is None:
             _tenant, key = registry.create(
-                shop.name, tenant_id=shop.tenant_id, timezone=shop.timezone, currency=shop.currency
+                shop.name,
+                tenant_id=shop.tenant_id,
+                timezone=shop.timezone,
+                currency=shop.currency,
+                plan=DEMO_PLAN,
             )
         else:
             key = registry.create_key(shop.tenant_id)

@@ -6,46 +6,20 @@ Use the ``Annotated`` aliases (``CurrentTenant``, ``PublishedIndex``, ...) in ro
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
 
 from intellishop.settings import Settings
-from intellishop.tenants import Tenant, TenantRegistry, api_key_from_headers, hash_key
+from intellishop.tenants import CachedTenantAuthenticator, Tenant, api_key_from_headers
 
 from .catalog import PublishedCatalog, VersionIndex
 
-#: How long a key's tenant is remembered: a revoked key or disabled tenant stops working
-#: within this time, and a request costs no database read in between.
-AUTH_CACHE_SECONDS = 5.0
-_AUTH_CACHE_MAX_KEYS = 10_000
+#: The one cached authenticator of every service (see :mod:`intellishop.tenants`), kept under its
+#: old name for ``serving.app``. A revoked key or disabled tenant stops working within the TTL.
+CachedTenantLookup = CachedTenantAuthenticator
 
 _AUTH_HEADERS = {"WWW-Authenticate": 'Basic realm="intellishop"'}
-
-
-class CachedTenantLookup:
-    """API key -> enabled tenant, remembered for a few seconds (by the key's hash, not the key)."""
-
-    def __init__(self, registry: TenantRegistry, ttl_seconds: float = AUTH_CACHE_SECONDS) -> None:
-        self.registry = registry
-        self.ttl_seconds = ttl_seconds
-        self._cache: dict[str, tuple[float, Tenant | None]] = {}
-        self._lock = threading.Lock()
-
-    def __call__(self, api_key: str) -> Tenant | None:
-        digest = hash_key(api_key)
-        now = time.monotonic()
-        cached = self._cache.get(digest)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        tenant = self.registry.authenticate(api_key)
-        with self._lock:
-            if len(self._cache) >= _AUTH_CACHE_MAX_KEYS:  # forged keys must not grow it forever
-                self._cache.clear()
-            self._cache[digest] = (now + self.ttl_seconds, tenant)
-        return tenant
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -72,14 +46,20 @@ def current_tenant(
             headers=_AUTH_HEADERS,
         )
     lookup: CachedTenantLookup = request.app.state.tenant_lookup
-    tenant = lookup(api_key)
-    if tenant is None:
+    grant = lookup.grant(api_key)
+    if grant is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             detail="invalid, revoked or disabled API key",
             headers=_AUTH_HEADERS,
         )
-    return tenant
+    if not grant.may_read:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail="this is a write key (events only, the kind put in web pages): "
+            "read the API with a full key",
+        )
+    return grant.tenant
 
 
 CurrentTenant = Annotated[Tenant, Depends(current_tenant)]

@@ -75,6 +75,15 @@ def _sent_at() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _is_quota(response: httpx.Response) -> bool:
+    """A 429 for the monthly quota (not the rate limit), as the collector's body says."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("limit") == "quota"
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
     value: str | None = response.headers.get("retry-after")
@@ -183,6 +192,13 @@ class _BatchSender:
                     self._count(batch, response)
                     return
                 problem = _error_text(response)
+                if status == 429 and _is_quota(response):
+                    # The month's quota is spent: Retry-After can be weeks, so stop now.
+                    with self.lock:
+                        self.report.events_failed += len(batch)
+                    self._record_error(problem)
+                    self.stop.set()
+                    raise _FatalSendError(f"the tenant's monthly quota is used up: {problem}")
                 wait = _retry_after(response)
             if attempt >= self.max_retries:
                 with self.lock:

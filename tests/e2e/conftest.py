@@ -74,8 +74,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     )
     try:
         for tenant_id, timezone in (("shop-a", "America/New_York"), ("shop-b", "Europe/Berlin")):
+            # Weeks of history arrive in seconds: more than a starter plan's rate limit allows.
             done = stack.cli(
-                "tenants", "create", tenant_id.upper(), "--id", tenant_id, "--timezone", timezone
+                "tenants",
+                "create",
+                tenant_id.upper(),
+                "--id",
+                tenant_id,
+                "--timezone",
+                timezone,
+                "--plan",
+                "enterprise",
             )
             stack.keys[tenant_id] = done.stdout.strip().splitlines()[-1]
         supervisor.start(known["collector"])

@@ -60,6 +60,13 @@ def test_api_key_header_forms() -> None:
     assert api_key_from_headers(None, None) is None
 
 
+def test_api_key_in_the_query_string_is_the_last_resort() -> None:
+    assert api_key_from_headers(None, None, "isk_query") == "isk_query"
+    assert api_key_from_headers(None, "isk_header", "isk_query") == "isk_header"
+    assert api_key_from_headers("Bearer isk_bearer", None, "isk_query") == "isk_bearer"
+    assert api_key_from_headers(None, None, "  ") is None
+
+
 def test_prod_refuses_the_default_admin_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("INTELLISHOP_ADMIN_TOKEN", raising=False)
     with pytest.raises(ValidationError, match="ADMIN_TOKEN"):

@@ -176,6 +176,16 @@ def test_a_refused_key_stops_the_run(fake: FakeCollector) -> None:
     assert len(fake.requests) < 20  # stopped early, not one refusal per batch
 
 
+def test_a_spent_monthly_quota_stops_the_run_without_waiting(fake: FakeCollector) -> None:
+    weeks = str(14 * 24 * 3600)
+    fake.script = [(429, {"Retry-After": weeks}, {"limit": "quota", "detail": "quota used"})] * 50
+    waits, sleep = recorder()
+    with pytest.raises(SendError, match="quota is used up"):
+        send_events(events(500), collector_url=fake.url, api_key="k", progress=False, sleep=sleep)
+    assert waits == []  # never slept for weeks
+    assert len(fake.requests) < 20
+
+
 def test_an_unreachable_collector_fails_after_retries() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -1,0 +1,344 @@
+"""Per-tenant rate limits and monthly event quotas for the collector's event routes.
+
+Two limits, both from the tenant's plan (:mod:`intellishop.plans`):
+
+- **rate**: a token bucket per tenant, one token per HTTP request to ``/v1/*``. Checked before
+  the body is read, so a flood costs almost nothing. Over it: 429, ``limit: "rate"``,
+  ``Retry-After`` = seconds until a token is back.
+- **quota**: accepted events per calendar month (UTC). Checked after validation (invalid events
+  do not count) and reserved before the append (so concurrent requests cannot overshoot). A batch
+  that would cross the quota keeps the events that fit, in batch order, and lists the rest in
+  ``rejected`` by index with ``reason: "quota"`` (200, like any partly bad batch); a request of
+  which nothing fits is a 429, ``limit: "quota"``, ``Retry-After`` = seconds until the month
+  rolls over. A reservation whose append then fails is given back.
+
+Backends, picked by profile:
+
+- ``local``: :class:`InMemoryTenantLimits`, in the process's memory. Right for the single
+  collector worker the local profile runs; with several workers each would have its own bucket
+  and counter, and the counters restart with the process.
+- ``prod``: :class:`RedisTenantLimits`: the bucket is a Redis hash updated by one Lua script
+  (refill, take, and Redis's own clock, atomically), the quota a counter per tenant and month
+  (``INCRBY`` in a script that grants only what fits, expiring after the month), so every
+  collector worker shares both.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Protocol, TypeVar
+
+import anyio
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from intellishop.plans import Plan, get_plan, quota_month, seconds_until_quota_reset
+from intellishop.settings import Profile, Settings
+from intellishop.tenants import Tenant
+
+from .deps import CurrentTenant
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: Redis key prefix of every limit key (``<prefix>:bucket:<tenant>``, ``<prefix>:quota:...``).
+REDIS_KEY_PREFIX = "intellishop:limits"
+#: Quota counters outlive their month by this long (so an operator can still read them).
+QUOTA_KEY_GRACE_SECONDS = 7 * 86400
+
+
+class LimitExceededError(Exception):
+    """A request over the tenant's rate limit or monthly quota: answered with a 429."""
+
+    def __init__(self, limit: str, detail: str, retry_after: int, plan: str) -> None:
+        super().__init__(detail)
+        self.limit = limit
+        self.detail = detail
+        self.retry_after = max(1, retry_after)
+        self.plan = plan
+
+
+class TenantLimits(Protocol):
+    """Where buckets and counters live: process memory (local) or Redis (prod)."""
+
+    #: Calls wait on the network (run them in a worker thread, off the event loop).
+    does_io: bool
+
+    def take_request(self, tenant_id: str, plan: Plan) -> float:
+        """Take one request token; 0.0 if allowed, else the seconds until one is back."""
+        ...
+
+    def reserve_events(self, tenant_id: str, plan: Plan, count: int, now: datetime) -> int:
+        """Reserve up to ``count`` events of this month's quota; returns how many fit."""
+        ...
+
+    def release_events(self, tenant_id: str, count: int, now: datetime) -> None:
+        """Give back a reservation whose events were not stored."""
+        ...
+
+    def events_used(self, tenant_id: str, now: datetime) -> int: ...
+
+
+class InMemoryTenantLimits:
+    """Buckets and counters in this process (the local profile's single collector worker)."""
+
+    does_io = False
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # tenant -> (tokens, at)
+        self._used: dict[tuple[str, str], int] = {}  # (tenant, YYYY-MM) -> events
+        self._lock = threading.Lock()
+
+    def take_request(self, tenant_id: str, plan: Plan) -> float:
+        now = self._clock()
+        with self._lock:
+            tokens, at = self._buckets.get(tenant_id, (float(plan.burst), now))
+            tokens = min(float(plan.burst), tokens + max(0.0, now - at) * plan.requests_per_second)
+            if tokens >= 1.0:
+                self._buckets[tenant_id] = (tokens - 1.0, now)
+                return 0.0
+            self._buckets[tenant_id] = (tokens, now)
+            return (1.0 - tokens) / plan.requests_per_second
+
+    def reserve_events(self, tenant_id: str, plan: Plan, count: int, now: datetime) -> int:
+        key = (tenant_id, quota_month(now))
+        with self._lock:
+            used = self._used.get(key, 0)
+            granted = (
+                count
+                if plan.monthly_events is None
+                else max(0, min(count, plan.monthly_events - used))
+            )
+            self._used[key] = used + granted
+        return granted
+
+    def release_events(self, tenant_id: str, count: int, now: datetime) -> None:
+        key = (tenant_id, quota_month(now))
+        with self._lock:
+            self._used[key] = max(0, self._used.get(key, 0) - count)
+
+    def events_used(self, tenant_id: str, now: datetime) -> int:
+        return self._used.get((tenant_id, quota_month(now)), 0)
+
+
+# KEYS[1] the bucket hash; ARGV rate (tokens/s), burst (capacity). Uses Redis's clock, so every
+# worker agrees on time. Returns the wait in seconds as a string (Lua numbers become integers).
+_BUCKET_SCRIPT = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1])
+local at = tonumber(state[2])
+if tokens == nil or at == nil then
+  tokens = burst
+  at = now
+end
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+else
+  wait = (1 - tokens) / rate
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+return tostring(wait)
+"""
+
+# KEYS[1] the month's counter; ARGV limit (-1: unlimited), count, ttl. Grants what fits.
+_QUOTA_SCRIPT = """
+local limit = tonumber(ARGV[1])
+local count = tonumber(ARGV[2])
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+local granted = count
+if limit >= 0 then
+  granted = math.max(0, math.min(count, limit - used))
+end
+if granted > 0 then
+  redis.call('INCRBY', KEYS[1], granted)
+end
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+return granted
+"""
+
+
+class RedisTenantLimits:
+    """Buckets and counters in Redis, shared by every collector worker (the prod profile)."""
+
+    does_io = True
+
+    def __init__(self, client: Any, prefix: str = REDIS_KEY_PREFIX) -> None:
+        self._client = client
+        self.prefix = prefix
+        self._take = client.register_script(_BUCKET_SCRIPT)
+        self._reserve = client.register_script(_QUOTA_SCRIPT)
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str = REDIS_KEY_PREFIX) -> RedisTenantLimits:
+        import redis
+
+        return cls(redis.Redis.from_url(url), prefix)
+
+    def _quota_key(self, tenant_id: str, now: datetime) -> str:
+        return f"{self.prefix}:quota:{tenant_id}:{quota_month(now)}"
+
+    def take_request(self, tenant_id: str, plan: Plan) -> float:
+        wait = self._take(
+            keys=[f"{self.prefix}:bucket:{tenant_id}"],
+            args=[plan.requests_per_second, plan.burst],
+        )
+        return float(wait)
+
+    def reserve_events(self, tenant_id: str, plan: Plan, count: int, now: datetime) -> int:
+        limit = -1 if plan.monthly_events is None else plan.monthly_events
+        ttl = seconds_until_quota_reset(now) + QUOTA_KEY_GRACE_SECONDS
+        return int(self._reserve(keys=[self._quota_key(tenant_id, now)], args=[limit, count, ttl]))
+
+    def release_events(self, tenant_id: str, count: int, now: datetime) -> None:
+        self._client.decrby(self._quota_key(tenant_id, now), count)
+
+    def events_used(self, tenant_id: str, now: datetime) -> int:
+        return int(self._client.get(self._quota_key(tenant_id, now)) or 0)
+
+
+def open_tenant_limits(settings: Settings) -> TenantLimits:
+    """The limits backend of the profile: memory (local) or Redis (prod)."""
+    if settings.profile is Profile.PROD:
+        return RedisTenantLimits.from_url(settings.redis_url)
+    return InMemoryTenantLimits()
+
+
+async def _limit_exceeded(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, LimitExceededError)
+    return JSONResponse(
+        {
+            "success": False,
+            "detail": exc.detail,
+            "limit": exc.limit,
+            "plan": exc.plan,
+            "retry_after": exc.retry_after,
+        },
+        status_code=429,
+        headers={"Retry-After": str(exc.retry_after)},
+    )
+
+
+def install_tenant_limits(app: FastAPI, limits: TenantLimits) -> None:
+    """Give ``app`` its limits backend and the handler that turns a limit into a 429."""
+    app.state.tenant_limits = limits
+    app.add_exception_handler(LimitExceededError, _limit_exceeded)
+
+
+@dataclass
+class EventAdmission:
+    """The calling tenant's admission for one request: rate already checked, quota to come."""
+
+    tenant: Tenant
+    plan: Plan
+    limits: TenantLimits
+    reserved: int = 0
+    month_of: datetime | None = None
+
+    async def admit(
+        self, accepted: list[T], rejected: list[dict[str, Any]], batch_size: int
+    ) -> tuple[list[T], list[dict[str, Any]]]:
+        """Reserve quota for ``accepted``; those that do not fit join ``rejected`` by index.
+
+        ``accepted`` are the valid events in batch order and ``rejected`` the invalid ones (each
+        with its ``index``); the indexes of the accepted events are the others. Raises
+        :class:`LimitExceededError` (429) when none fits.
+        """
+        now = datetime.now(UTC)
+        granted = await self._reserve(len(accepted), now)
+        if granted == len(accepted):
+            return accepted, rejected
+        if granted == 0:
+            assert self.plan.monthly_events is not None
+            raise LimitExceededError(
+                "quota",
+                f"monthly quota of the {self.plan.name} plan "
+                f"({self.plan.monthly_events:,} events) is used up for {quota_month(now)}; "
+                "it resets on the 1st of next month (UTC)",
+                seconds_until_quota_reset(now),
+                self.plan.name,
+            )
+        taken = {entry["index"] for entry in rejected}
+        accepted_indexes = [index for index in range(batch_size) if index not in taken]
+        over = [
+            {
+                "index": index,
+                "reason": "quota",
+                "errors": [
+                    {
+                        "field": "$",
+                        "message": f"over the {self.plan.name} plan's monthly quota "
+                        f"of {self.plan.monthly_events:,} events",
+                    }
+                ],
+            }
+            for index in accepted_indexes[granted:]
+        ]
+        merged = sorted([*rejected, *over], key=lambda entry: int(entry["index"]))
+        return accepted[:granted], merged
+
+    async def _reserve(self, count: int, now: datetime) -> int:
+        granted = await _call(
+            self.limits, self.limits.reserve_events, self.tenant.tenant_id, self.plan, count, now
+        )
+        self.reserved += granted
+        self.month_of = now
+        return granted
+
+    async def give_back(self) -> None:
+        """Return what was reserved (the append failed: those events were not accepted)."""
+        if self.reserved and self.month_of is not None:
+            await _call(
+                self.limits,
+                self.limits.release_events,
+                self.tenant.tenant_id,
+                self.reserved,
+                self.month_of,
+            )
+            self.reserved = 0
+
+
+async def _call(limits: TenantLimits, function: Callable[..., R], *args: Any) -> R:
+    """Run a limits call: in a worker thread when it waits on the network, else inline."""
+    if limits.does_io:
+        return await anyio.to_thread.run_sync(function, *args)
+    return function(*args)
+
+
+async def admit_request(request: Request, tenant: CurrentTenant) -> AsyncIterator[EventAdmission]:
+    """Dependency of the event routes: take a rate token (429 if none), then hand the route an
+    :class:`EventAdmission` for the quota. If the route fails after reserving quota (the append
+    raised), the reservation is given back.
+    """
+    limits: TenantLimits = request.app.state.tenant_limits
+    plan = get_plan(tenant.plan)
+    wait = await _call(limits, limits.take_request, tenant.tenant_id, plan)
+    if wait > 0:
+        raise LimitExceededError(
+            "rate",
+            f"rate limit of the {plan.name} plan ({plan.requests_per_second:g} requests/s, "
+            f"bursts of {plan.burst}) exceeded; retry after {math.ceil(wait)} s",
+            math.ceil(wait),
+            plan.name,
+        )
+    admission = EventAdmission(tenant=tenant, plan=plan, limits=limits)
+    try:
+        yield admission
+    except Exception:
+        await admission.give_back()
+        raise
+
+
+AdmissionDep = Annotated[EventAdmission, Depends(admit_request)]

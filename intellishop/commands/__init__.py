@@ -1,0 +1,1 @@
+"""Sub-commands of the ``intellishop`` command line, one module per area."""

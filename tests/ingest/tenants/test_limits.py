@@ -1,0 +1,273 @@
+"""Rate limits (token bucket) and monthly quotas: 429 + Retry-After, partial batches, Redis."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from ingest.app import create_app
+from ingest.limits import (
+    InMemoryTenantLimits,
+    RedisTenantLimits,
+    install_tenant_limits,
+    open_tenant_limits,
+)
+from intellishop.plans import (
+    PLANS,
+    Plan,
+    PlanError,
+    get_plan,
+    next_month_start,
+    quota_month,
+    seconds_until_quota_reset,
+)
+from intellishop.settings import Profile, Settings
+from intellishop.tenants import TenantRegistry
+
+from .conftest import REDIS_URL, logged, track, utc_now
+
+
+class FrozenClock:
+    def __init__(self) -> None:
+        self.now = 500.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_plans_and_month_arithmetic() -> None:
+    assert [PLANS[p].monthly_events for p in ("starter", "growth", "pro", "enterprise")] == [
+        100_000,
+        1_000_000,
+        10_000_000,
+        None,
+    ]
+    with pytest.raises(PlanError, match="starter, growth, pro, enterprise"):
+        get_plan("gold")
+    december = datetime(2026, 12, 31, 23, 59, 30, tzinfo=UTC)
+    assert next_month_start(december) == datetime(2027, 1, 1, tzinfo=UTC)
+    assert seconds_until_quota_reset(december) == 30
+    assert quota_month(december) == "2026-12"
+    assert seconds_until_quota_reset(datetime(2026, 2, 1, tzinfo=UTC)) == 28 * 86400
+
+
+def test_token_bucket_in_memory() -> None:
+    clock = FrozenClock()
+    limits = InMemoryTenantLimits(clock)
+    plan = Plan("test", None, requests_per_second=2, burst=3)
+    assert [limits.take_request("a", plan) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert limits.take_request("a", plan) == pytest.approx(0.5)
+    assert limits.take_request("b", plan) == 0.0  # buckets are per tenant
+    clock.now += 0.5
+    assert limits.take_request("a", plan) == 0.0
+    assert limits.take_request("a", plan) > 0
+
+
+def test_rate_limit_answers_429_with_retry_after(
+    collector_app: FastAPI, registry: TenantRegistry, admin_settings: Settings
+) -> None:
+    _, key = registry.create("Shop")  # starter: 10 requests/s, bursts of 50
+    clock = FrozenClock()
+    install_tenant_limits(collector_app, InMemoryTenantLimits(clock))
+    client = TestClient(collector_app)
+    headers = {"X-API-Key": key}
+    for _ in range(50):
+        assert client.post("/v1/track", json=track(), headers=headers).status_code == 200
+    refused = client.post("/v1/batch", json={"batch": [track()]}, headers=headers)
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "1"
+    body = refused.json()
+    assert body["limit"] == "rate" and body["plan"] == "starter"
+    assert "10 requests/s" in body["detail"]
+    clock.now += 0.1
+    assert client.post("/v1/track", json=track(), headers=headers).status_code == 200
+    assert len(logged(admin_settings)) == 51  # the refused request stored nothing
+
+
+def test_rate_limit_of_one_tenant_does_not_touch_another(
+    collector_app: FastAPI, registry: TenantRegistry
+) -> None:
+    _, key_a = registry.create("Shop A")
+    _, key_b = registry.create("Shop B")
+    install_tenant_limits(collector_app, InMemoryTenantLimits(FrozenClock()))
+    client = TestClient(collector_app)
+    for _ in range(50):
+        client.post("/v1/track", json=track(), headers={"X-API-Key": key_a})
+    assert client.post("/v1/track", json=track(), headers={"X-API-Key": key_a}).status_code == 429
+    assert client.post("/v1/track", json=track(), headers={"X-API-Key": key_b}).status_code == 200
+
+
+def test_batch_crossing_the_quota_keeps_what_fits(
+    collector_app: FastAPI, registry: TenantRegistry, admin_settings: Settings
+) -> None:
+    tenant, key = registry.create("Shop")
+    limits = InMemoryTenantLimits()
+    install_tenant_limits(collector_app, limits)
+    assert limits.reserve_events(tenant.tenant_id, get_plan("starter"), 99_997, utc_now()) == 99_997
+    client = TestClient(collector_app)
+    batch = [track(), {"type": "track"}, track(), track(), track(), track()]  # index 1 invalid
+    response = client.post("/v1/batch", json={"batch": batch}, headers={"X-API-Key": key})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["accepted"] == 3
+    assert [r["index"] for r in body["rejected"]] == [1, 4, 5]
+    assert body["rejected"][0].get("reason") != "quota"
+    assert [r.get("reason") for r in body["rejected"][1:]] == ["quota", "quota"]
+    assert "monthly quota of 100,000" in body["rejected"][1]["errors"][0]["message"]
+    assert logged(admin_settings) == [("shop", 3)]
+    assert limits.events_used(tenant.tenant_id, utc_now()) == 100_000
+
+    refused = client.post("/v1/batch", json={"batch": [track()]}, headers={"X-API-Key": key})
+    assert refused.status_code == 429
+    assert refused.json()["limit"] == "quota"
+    retry_after = int(refused.headers["Retry-After"])
+    assert abs(retry_after - seconds_until_quota_reset(utc_now())) <= 2
+    single = client.post("/v1/identify", json={"userId": "u1"}, headers={"X-API-Key": key})
+    assert single.status_code == 429 and single.json()["limit"] == "quota"
+    assert logged(admin_settings) == [("shop", 3)]
+
+
+def test_invalid_events_do_not_count_against_the_quota(
+    collector_app: FastAPI, registry: TenantRegistry
+) -> None:
+    tenant, key = registry.create("Shop")
+    limits = InMemoryTenantLimits()
+    install_tenant_limits(collector_app, limits)
+    client = TestClient(collector_app)
+    client.post("/v1/batch", json={"batch": [{"type": "track"}] * 3}, headers={"X-API-Key": key})
+    client.post(
+        "/v1/batch", json={"batch": [track(), {"type": "nope"}]}, headers={"X-API-Key": key}
+    )
+    assert limits.events_used(tenant.tenant_id, utc_now()) == 1
+
+
+def test_a_failed_append_gives_the_quota_back(
+    collector_app: FastAPI, registry: TenantRegistry
+) -> None:
+    tenant, key = registry.create("Shop")
+    limits = InMemoryTenantLimits()
+    install_tenant_limits(collector_app, limits)
+
+    class BrokenLog:
+        def append(self, batch: Any) -> None:
+            raise OSError("disk full")
+
+    collector_app.state.event_log = BrokenLog()
+    client = TestClient(collector_app, raise_server_exceptions=False)
+    response = client.post("/v1/batch", json={"batch": [track()] * 4}, headers={"X-API-Key": key})
+    assert response.status_code == 500
+    assert limits.events_used(tenant.tenant_id, utc_now()) == 0
+
+
+def test_enterprise_has_no_quota() -> None:
+    limits = InMemoryTenantLimits()
+    assert limits.reserve_events("big", get_plan("enterprise"), 50_000_000, utc_now()) == 50_000_000
+
+
+def test_profiles_pick_their_backend(admin_settings: Settings) -> None:
+    assert isinstance(open_tenant_limits(admin_settings), InMemoryTenantLimits)
+    prod = admin_settings.model_copy(update={"profile": Profile.PROD, "redis_url": REDIS_URL})
+    assert isinstance(open_tenant_limits(prod), RedisTenantLimits)
+
+
+# --- prod profile: Redis, shared by every collector worker ---------------------------------
+
+
+@pytest.mark.redis
+def test_redis_bucket_is_atomic_under_concurrency(redis_client: Any, redis_prefix: str) -> None:
+    limits = RedisTenantLimits(redis_client, redis_prefix)
+    plan = Plan("test", None, requests_per_second=0.001, burst=40)
+    allowed: list[int] = []
+
+    def worker() -> None:
+        own = RedisTenantLimits.from_url(REDIS_URL, redis_prefix)
+        allowed.append(sum(own.take_request("t", plan) == 0.0 for _ in range(25)))
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(allowed) == 40  # 100 attempts, exactly the burst let through
+    assert limits.take_request("t", plan) > 900  # about 1/0.001 s until the next token
+    assert redis_client.ttl(f"{redis_prefix}:bucket:t") > 0
+
+
+@pytest.mark.redis
+def test_redis_quota_grants_exactly_the_limit(redis_client: Any, redis_prefix: str) -> None:
+    plan = Plan("test", 100, requests_per_second=1, burst=1)
+    now = utc_now()
+    granted: list[int] = []
+
+    def worker() -> None:
+        own = RedisTenantLimits.from_url(REDIS_URL, redis_prefix)
+        granted.extend(own.reserve_events("t", plan, 7, now) for _ in range(5))
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(granted) == 100  # 140 asked for
+    limits = RedisTenantLimits(redis_client, redis_prefix)
+    assert limits.events_used("t", now) == 100
+    key = f"{redis_prefix}:quota:t:{quota_month(now)}"
+    assert (
+        seconds_until_quota_reset(now)
+        < redis_client.ttl(key)
+        <= seconds_until_quota_reset(now) + 8 * 86400
+    )
+    limits.release_events("t", 10, now)
+    assert limits.events_used("t", now) == 90
+
+
+@pytest.mark.redis
+def test_two_collectors_share_the_redis_bucket_and_quota(
+    admin_settings: Settings,
+    registry: TenantRegistry,
+    redis_client: Any,
+    redis_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A slow plan, so the test is not racing the refill: a request every 20 s, bursts of 3.
+    monkeypatch.setitem(PLANS, "starter", Plan("starter", 100_000, 0.05, 3))
+    tenant, key = registry.create("Shop")
+    apps = [create_app(admin_settings), create_app(admin_settings)]
+    for app in apps:
+        install_tenant_limits(app, RedisTenantLimits.from_url(REDIS_URL, redis_prefix))
+    first, second = (TestClient(app) for app in apps)
+    headers = {"X-API-Key": key}
+    assert first.post("/v1/track", json=track(), headers=headers).status_code == 200
+    assert second.post("/v1/track", json=track(), headers=headers).status_code == 200
+    assert first.post("/v1/track", json=track(), headers=headers).status_code == 200
+    refused = second.post("/v1/track", json=track(), headers=headers)
+    assert refused.status_code == 429, "the second worker must see the first one's requests"
+    assert refused.json()["limit"] == "rate"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 20
+    # The quota counter is shared too: three events went through, on two workers.
+    assert (
+        RedisTenantLimits(redis_client, redis_prefix).events_used(tenant.tenant_id, utc_now()) == 3
+    )
+
+
+@pytest.mark.redis
+def test_redis_quota_exhaustion_over_http(
+    collector_app: FastAPI, registry: TenantRegistry, redis_client: Any, redis_prefix: str
+) -> None:
+    tenant, key = registry.create("Shop")
+    limits = RedisTenantLimits(redis_client, redis_prefix)
+    install_tenant_limits(collector_app, limits)
+    limits.reserve_events(tenant.tenant_id, get_plan("starter"), 99_999, utc_now())
+    client = TestClient(collector_app)
+    response = client.post("/v1/batch", json={"batch": [track()] * 3}, headers={"X-API-Key": key})
+    assert response.status_code == 200
+    assert response.json()["accepted"] == 1
+    assert [r["reason"] for r in response.json()["rejected"]] == ["quota", "quota"]
+    refused = client.post("/v1/track", json=track(), headers={"X-API-Key": key})
+    assert refused.status_code == 429 and refused.json()["limit"] == "quota"
+    assert int(refused.headers["Retry-After"]) > 0
