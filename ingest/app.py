@@ -8,11 +8,18 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from intellishop.settings import Settings, get_settings
-from intellishop.tenants import TenantRegistry
+from intellishop.tenants import CachedTenantAuthenticator, TenantRegistry
 
-from .deps import TenantAuthenticator
+from .cors import TenantCorsMiddleware
 from .event_log import open_event_log
-from .routes import events, health
+from .limits import install_tenant_limits, open_tenant_limits
+from .logging import configure_access_log
+from .metrics import RequestObservationMiddleware
+from .metrics import router as metrics_router
+from .routes import admin, events, health
+from .routes import privacy as privacy_routes
+from .routes import sdk as sdk_routes
+from .routes import webhooks as webhook_routes
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -25,7 +32,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.event_log = open_event_log(settings)
-    app.state.authenticate = TenantAuthenticator(TenantRegistry(settings.tenants_db_path))
+    app.state.authenticate = CachedTenantAuthenticator(TenantRegistry(settings.tenants_db_path))
+    install_tenant_limits(app, open_tenant_limits(settings))
+    app.add_middleware(TenantCorsMiddleware)
     app.include_router(health.router)
     app.include_router(events.router)
+    app.include_router(admin.router)
+    app.include_router(metrics_router)
+    app.add_middleware(RequestObservationMiddleware)
+    configure_access_log()
+    app.include_router(sdk_routes.router)
+    app.include_router(webhook_routes.router)
+    app.include_router(privacy_routes.router)
     return app

@@ -9,20 +9,44 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import msgspec
 
+from intellishop.ecommerce import PROPERTIES_BY_EVENT
 from intellishop.events import LoggedEvent, Message, to_micros
 
 MAX_EVENT_NAME_LENGTH = 200
 MAX_ID_LENGTH = 255
+#: Events before the Unix epoch are clock or encoding bugs (and break day partitioning).
+MIN_TIMESTAMP_US = 0
+#: Content types a Segment client sends: JSON, or text/plain (analytics.js beacons avoid a
+#: CORS preflight that way). A missing Content-Type is taken as JSON.
+ACCEPTED_CONTENT_TYPES = frozenset({"application/json", "text/plain"})
 
 _json = msgspec.json.Encoder()
 _path_in_message = re.compile(r" - at `\$(?:\.)?(?P<path>[^`]*)`$")
 _unknown_field = re.compile(r"unknown field `([^`]*)`")
+_missing_field = re.compile(r"missing required field `([^`]*)`")
+
+#: Rewrites the context of each accepted event (enrichment); see :mod:`ingest.enrichment`.
+ContextEnrichment = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class WireMessage(Message, forbid_unknown_fields=True):
+    """:class:`Message` as decoded at ingest: ``properties`` and ``traits`` stay JSON text.
+
+    They are stored as JSON text anyway, so decoding them into dicts only to encode them again
+    was most of the cost of an event; they are checked to be JSON objects (valid UTF-8, and
+    typed for e-commerce events) without that round trip, and stored as the client sent them.
+    """
+
+    properties: msgspec.Raw = msgspec.Raw(b"{}")  # type: ignore[assignment]
+    traits: msgspec.Raw = msgspec.Raw(b"{}")  # type: ignore[assignment]
 
 
 class BatchEnvelope(msgspec.Struct, forbid_unknown_fields=False):
@@ -35,11 +59,24 @@ class BatchEnvelope(msgspec.Struct, forbid_unknown_fields=False):
 
 @dataclass(frozen=True, slots=True)
 class FieldError:
+    """What is wrong and where; ``reason`` is a short category for metrics, not shown."""
+
     field: str
     message: str
+    reason: str = "invalid"
 
     def as_dict(self) -> dict[str, str]:
         return {"field": self.field, "message": self.message}
+
+
+class RequestError(Exception):
+    """A whole request refused before its events are looked at (status and client message)."""
+
+    def __init__(self, status_code: int, detail: str, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.detail = detail
+        self.field = field
 
 
 @dataclass
@@ -48,14 +85,114 @@ class ValidationOutcome:
     rejected: list[dict[str, Any]] = field(default_factory=list)
 
 
-def field_error_from_msgspec(error: msgspec.ValidationError | msgspec.DecodeError) -> FieldError:
+def field_error_from_msgspec(
+    error: msgspec.ValidationError | msgspec.DecodeError,
+    *,
+    prefix: str = "",
+    reason: str = "schema",
+) -> FieldError:
+    """msgspec's error as a field path (``properties.products[1].price``) and a message."""
     text = str(error)
     match = _path_in_message.search(text)
     path, message = (match.group("path"), text[: match.start()]) if match else ("", text)
-    unknown = _unknown_field.search(message)
-    if unknown:
-        path = f"{path}.{unknown.group(1)}" if path else unknown.group(1)
-    return FieldError(field=path or "$", message=message)
+    named = _unknown_field.search(message) or _missing_field.search(message)
+    if named:
+        path = f"{path}.{named.group(1)}" if path else named.group(1)
+    if prefix:
+        path = f"{prefix}.{path}" if path and not path.startswith("[") else f"{prefix}{path}"
+    return FieldError(field=path or "$", message=message, reason=reason)
+
+
+def check_content_type(content_type: str | None) -> None:
+    """Refuse bodies that are not JSON (415) before reading them."""
+    if not content_type:
+        return
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type not in ACCEPTED_CONTENT_TYPES:
+        raise RequestError(
+            415, f"Content-Type {media_type!r} is not supported: send application/json"
+        )
+
+
+def decode_content(body: bytes, content_encoding: str | None, limit: int) -> bytes:
+    """The body with its Content-Encoding undone; gzip is inflated to at most ``limit`` bytes.
+
+    Inflating is bounded, so a gzip bomb costs ``limit`` bytes of memory and a 413, not the
+    process.
+    """
+    encoding = (content_encoding or "identity").strip().lower()
+    if encoding == "identity":
+        return body
+    if encoding not in ("gzip", "x-gzip"):
+        raise RequestError(415, f"Content-Encoding {encoding!r} is not supported: use gzip")
+    inflater = zlib.decompressobj(wbits=31)  # 31: gzip header and trailer
+    try:
+        inflated = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise RequestError(400, f"the gzip body is corrupt: {exc}") from exc
+    if len(inflated) > limit or inflater.unconsumed_tail:
+        raise RequestError(413, f"the body inflates to more than {limit} bytes, the limit")
+    if not inflater.eof:
+        raise RequestError(400, "the gzip body is truncated")
+    return inflated
+
+
+def decode_envelope(body: bytes) -> BatchEnvelope:
+    """A batch body's envelope; malformed JSON (including invalid UTF-8) is a RequestError."""
+    try:
+        envelope = msgspec.json.decode(body, type=BatchEnvelope)
+    except msgspec.ValidationError as exc:  # a DecodeError subclass: catch it first
+        error = field_error_from_msgspec(exc)
+        raise RequestError(422, f"{error.field}: {error.message}", field=error.field) from exc
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise RequestError(400, f"malformed JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise RequestError(400, "malformed JSON: nested too deeply") from exc
+    # Each message is checked for NUL on its own (a bad event must not sink the batch); the
+    # envelope's context is merged into all of them, so it is checked here.
+    if envelope.context and _has_nul(_json.encode(envelope.context)):
+        raise RequestError(400, "context contains a NUL character (\\u0000)", field="context")
+    return envelope
+
+
+def decode_object(body: bytes) -> dict[str, Any]:
+    """A single-message body as a JSON object, with the same errors as :func:`decode_envelope`."""
+    _refuse_nul(body)
+    try:
+        decoded = msgspec.json.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise RequestError(400, f"malformed JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise RequestError(400, "malformed JSON: nested too deeply") from exc
+    if not isinstance(decoded, dict):
+        raise RequestError(422, "the body must be a JSON object", field="$")
+    return decoded
+
+
+def _refuse_nul(body: bytes) -> None:
+    if _has_nul(body):
+        raise RequestError(400, "the body contains a NUL character (\\u0000); strip it")
+
+
+def _has_nul(raw: bytes) -> bool:
+    """A raw NUL byte, or a JSON ``\\u0000`` escape (not an escaped backslash before ``u0000``).
+
+    NUL cannot be stored in PostgreSQL text or jsonb, so it is refused at the door rather than
+    failing the loader later.
+    """
+    if b"\x00" in raw:
+        return True
+    start = raw.find(b"\\u0000")
+    while start != -1:
+        backslashes = 0
+        position = start - 1
+        while position >= 0 and raw[position] == 0x5C:
+            backslashes += 1
+            position -= 1
+        if backslashes % 2 == 0:
+            return True
+        start = raw.find(b"\\u0000", start + 1)
+    return False
 
 
 def validate_message(
@@ -67,50 +204,89 @@ def validate_message(
     max_event_bytes: int,
     max_future_us: int,
     forced_type: str | None = None,
+    enrich: ContextEnrichment | None = None,
 ) -> LoggedEvent | list[FieldError]:
-    """One message, checked; either the event to log or every error found."""
+    """One message, checked; either the event to log or every error found.
+
+    Track events named in Segment's e-commerce spec have their properties checked against the
+    typed product and order objects of :mod:`intellishop.ecommerce`; other names are custom
+    events. ``enrich`` rewrites the context of an accepted event (country, device, bot flag).
+    """
     if len(raw) > max_event_bytes:
-        return [FieldError("$", f"event is {len(raw)} bytes; the limit is {max_event_bytes}")]
+        return [
+            FieldError(
+                "$", f"event is {len(raw)} bytes; the limit is {max_event_bytes}", "too_large"
+            )
+        ]
+    if (b"\\u0000" in raw or b"\x00" in raw) and _has_nul(raw):
+        return [FieldError("$", "contains a NUL character (\\u0000)", "nul_character")]
     try:
-        message = msgspec.json.decode(raw, type=Message)
+        raw.decode()  # the JSON-text parts are not decoded below, so check UTF-8 here, once
+        message = _decode_wire_message(raw)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         return [field_error_from_msgspec(exc)]
+    except UnicodeDecodeError:
+        return [FieldError("$", "malformed JSON: invalid UTF-8", "schema")]
+    except RecursionError:
+        return [FieldError("$", "nested too deeply", "schema")]
     if forced_type is not None and message.type != forced_type:
-        return [FieldError("type", f"this endpoint takes '{forced_type}' messages")]
+        return [FieldError("type", f"this endpoint takes '{forced_type}' messages", "wrong_type")]
 
     errors: list[FieldError] = []
     if not message.userId and not message.anonymousId:
-        errors.append(FieldError("userId", "userId or anonymousId is required"))
+        errors.append(FieldError("userId", "userId or anonymousId is required", "missing_id"))
     for name in ("userId", "anonymousId", "messageId", "previousId"):
         value = getattr(message, name)
         if value is not None and len(value) > MAX_ID_LENGTH:
-            errors.append(FieldError(name, f"longer than {MAX_ID_LENGTH} characters"))
+            errors.append(FieldError(name, f"longer than {MAX_ID_LENGTH} characters", "too_long"))
     if message.type == "track":
         if not message.event or not message.event.strip():
-            errors.append(FieldError("event", "track messages need a non-empty event name"))
+            errors.append(
+                FieldError("event", "track messages need a non-empty event name", "missing_event")
+            )
         elif len(message.event) > MAX_EVENT_NAME_LENGTH:
-            errors.append(FieldError("event", f"longer than {MAX_EVENT_NAME_LENGTH} characters"))
+            errors.append(
+                FieldError("event", f"longer than {MAX_EVENT_NAME_LENGTH} characters", "too_long")
+            )
+        else:
+            ecommerce_error = _check_ecommerce_properties(message.event, message.properties)
+            if ecommerce_error is not None:
+                errors.append(ecommerce_error)
     if message.type == "alias" and not message.previousId:
-        errors.append(FieldError("previousId", "alias messages need previousId"))
+        errors.append(FieldError("previousId", "alias messages need previousId", "missing_id"))
+    errors.extend(_object_errors(message))
 
     timestamp = message.timestamp or message.originalTimestamp
     sent_at = message.sentAt or envelope_sent_at
+    sent_at_us = to_micros(sent_at) if sent_at is not None else None
     if timestamp is None:
         timestamp_us = received_at_us
     else:
         timestamp_us = to_micros(timestamp)
-        if sent_at is not None:
+        if sent_at_us is not None:
             # Segment's clock-skew correction: the client's clock may be wrong, but the gap
             # between the event and the send is right; anchor it on our receive time.
-            timestamp_us = received_at_us - (to_micros(sent_at) - timestamp_us)
+            timestamp_us = received_at_us - (sent_at_us - timestamp_us)
     if timestamp_us - received_at_us > max_future_us:
-        errors.append(FieldError("timestamp", "is in the future (check the client's clock)"))
+        errors.append(
+            FieldError("timestamp", "is in the future (check the client's clock)", "timestamp")
+        )
+    elif timestamp_us < MIN_TIMESTAMP_US:
+        errors.append(
+            FieldError("timestamp", "is before 1970 (check the client's clock)", "timestamp")
+        )
+    if sent_at_us is not None and sent_at_us < MIN_TIMESTAMP_US:
+        errors.append(
+            FieldError("sentAt", "is before 1970 (check the client's clock)", "timestamp")
+        )
     if errors:
         return errors
 
     context = message.context
     if envelope_context:
         context = {**envelope_context, **context}
+    if enrich is not None:
+        context = enrich(context)
     message_id = message.messageId or _derived_message_id(raw)
     return LoggedEvent(
         message_id=message_id,
@@ -119,10 +295,10 @@ def validate_message(
         user_id=message.userId,
         anonymous_id=message.anonymousId,
         timestamp_us=timestamp_us,
-        sent_at_us=to_micros(sent_at) if sent_at else None,
+        sent_at_us=sent_at_us,
         received_at_us=received_at_us,
-        properties=_json.encode(message.properties),
-        traits=_json.encode(message.traits),
+        properties=bytes(message.properties),
+        traits=bytes(message.traits),
         context=_json.encode(context),
         previous_id=message.previousId,
     )
@@ -131,3 +307,41 @@ def validate_message(
 def _derived_message_id(raw: bytes) -> str:
     """A message id for a client that sent none: the same bytes retried get the same id."""
     return str(uuid.UUID(bytes=hashlib.sha256(raw).digest()[:16], version=4))
+
+
+_decode_wire_message = msgspec.json.Decoder(WireMessage).decode
+#: One decoder per e-commerce property struct; numeric strings ("19.99") are accepted.
+_ECOMMERCE_DECODERS = {
+    event: msgspec.json.Decoder(spec, strict=False) for event, spec in PROPERTIES_BY_EVENT.items()
+}
+
+
+def _check_ecommerce_properties(event: str, properties: msgspec.Raw) -> FieldError | None:
+    """The first error in an e-commerce event's properties (None for custom events)."""
+    decoder = _ECOMMERCE_DECODERS.get(event)
+    if decoder is None or memoryview(properties)[:1].tobytes() != b"{":
+        return None  # custom event, or not an object (reported by _object_errors)
+    try:
+        decoder.decode(properties)
+    except msgspec.ValidationError as exc:
+        return field_error_from_msgspec(exc, prefix="properties", reason="ecommerce")
+    return None
+
+
+def _object_errors(message: WireMessage) -> list[FieldError]:
+    """``properties`` and ``traits`` must be JSON objects (an absent one is ``{}``)."""
+    errors = []
+    for name in ("properties", "traits"):
+        text: msgspec.Raw = getattr(message, name)
+        if memoryview(text)[:1].tobytes() != b"{":
+            errors.append(
+                FieldError(name, f"Expected `object`, got `{_json_kind(text)}`", "schema")
+            )
+    return errors
+
+
+def _json_kind(text: msgspec.Raw) -> str:
+    first = memoryview(text)[:1].tobytes()
+    return {b"[": "array", b'"': "str", b"n": "null", b"t": "bool", b"f": "bool"}.get(
+        first, "number"
+    )

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     max_clock_skew_seconds: int = 24 * 3600
     max_event_bytes: int = 32 * 1024
     max_batch_bytes: int = 500 * 1024
+    #: Proxies (IPs or CIDRs, JSON list in the env) whose X-Forwarded-For the collector believes.
+    trusted_proxies: list[str] = Field(default_factory=list)
 
     #: Half-life of the time decay applied to product interactions for "trending", in days.
     trending_half_life_days: float = 7.0
@@ -53,6 +55,8 @@ class Settings(BaseSettings):
 
     postgres_dsn: str = "postgresql://postgres@127.0.0.1:5432/intellishop"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    #: The prod event log's stream key; its erasure records use it as their key prefix.
+    redis_stream: str = "intellishop:events"
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_prod(self) -> Settings:
@@ -99,7 +103,11 @@ class Settings(BaseSettings):
         instance_config = self.dagster_home / "dagster.yaml"
         if not instance_config.exists():
             # Dagster's default local storage (SQLite under DAGSTER_HOME); no usage pings.
-            instance_config.write_text("telemetry:\n  enabled: false\n")
+            # One run at a time: DuckDB has one writer, and the schedule, the sensor and the UI
+            # may all ask for a run.
+            instance_config.write_text(
+                "telemetry:\n  enabled: false\nrun_queue:\n  max_concurrent_runs: 1\n"
+            )
 
     def dbt_env(self) -> dict[str, str]:
         """Environment variables that ``dbt_project/profiles.yml`` and its sources read."""

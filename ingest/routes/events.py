@@ -16,9 +16,21 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from intellishop.events import LoggedBatch, LoggedEvent
+from intellishop.tenants import Tenant
 
 from ..deps import CurrentTenant, EventLogDep, SettingsDep
-from ..validation import BatchEnvelope, field_error_from_msgspec, validate_message
+from ..enrichment import ContextEnricher, client_ip
+from ..limits import AdmissionDep
+from ..metrics import record_events, record_rejected_request
+from ..validation import (
+    FieldError,
+    RequestError,
+    check_content_type,
+    decode_content,
+    decode_envelope,
+    decode_object,
+    validate_message,
+)
 
 router = APIRouter(prefix="/v1", tags=["collect"])
 
@@ -55,6 +67,26 @@ _BATCH_SCHEMA: dict[str, Any] = {
         "sentAt": {"type": "string"},
     },
 }
+_ERROR_BODY: dict[str, Any] = {
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["success", "detail"],
+                "properties": {"success": {"type": "boolean"}, "detail": {}},
+            }
+        }
+    }
+}
+#: Every refusal the collection routes give, documented so clients (and the fuzz tests) know.
+_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Malformed body, or no valid event in the batch", **_ERROR_BODY},
+    401: {"description": "Missing, invalid or revoked API key", **_ERROR_BODY},
+    413: {"description": "Body, event or inflated gzip body over the limit", **_ERROR_BODY},
+    415: {"description": "Content-Type or Content-Encoding not supported", **_ERROR_BODY},
+    422: {"description": "The event is invalid: each error names the field", **_ERROR_BODY},
+    429: {"description": "Rate limit or quota reached", **_ERROR_BODY},
+}
 
 
 class BodyTooLargeError(Exception):
@@ -79,6 +111,32 @@ def _error(status_code: int, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"success": False, "detail": detail, **extra}, status_code=status_code)
 
 
+_REQUEST_REJECTION_REASONS = {400: "malformed", 413: "too_large", 415: "unsupported_media_type"}
+
+
+def _request_error(exc: RequestError) -> JSONResponse:
+    record_rejected_request(_REQUEST_REJECTION_REASONS.get(exc.status_code, "schema"))
+    extra = {"field": exc.field} if exc.field else {}
+    return _error(exc.status_code, exc.detail, **extra)
+
+
+def _enricher(request: Request, store_ip: bool, settings: SettingsDep) -> ContextEnricher:
+    peer = request.client.host if request.client else None
+    forwarded_for = request.headers.get("x-forwarded-for")
+    return ContextEnricher(client_ip(peer, forwarded_for, settings.trusted_proxies), store_ip)
+
+
+def _error_paths(prefix: str, errors: list[FieldError]) -> list[dict[str, str]]:
+    """Errors with their full path (``batch[3].properties.products[1].price``)."""
+    return [
+        {
+            "path": prefix if e.field == "$" else f"{prefix}.{e.field}" if prefix else e.field,
+            "message": e.message,
+        }
+        for e in errors
+    ]
+
+
 async def _durable_append(log: EventLogDep, tenant_id: str, events: list[LoggedEvent]) -> None:
     await anyio.to_thread.run_sync(log.append, LoggedBatch(tenant_id=tenant_id, events=events))
 
@@ -86,6 +144,7 @@ async def _durable_append(log: EventLogDep, tenant_id: str, events: list[LoggedE
 @router.post(
     "/batch",
     summary="Send several messages in one request (Segment's batch API)",
+    responses=_ERROR_RESPONSES,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -94,25 +153,35 @@ async def _durable_append(log: EventLogDep, tenant_id: str, events: list[LoggedE
     },
 )
 async def batch(
-    request: Request, tenant: CurrentTenant, settings: SettingsDep, log: EventLogDep
+    request: Request,
+    tenant: CurrentTenant,
+    settings: SettingsDep,
+    log: EventLogDep,
+    admission: AdmissionDep,
 ) -> JSONResponse:
+    request.state.tenant_id = tenant.tenant_id
     try:
+        check_content_type(request.headers.get("content-type"))
         body = await _read_body(request, settings.max_batch_bytes)
+        body = decode_content(
+            body, request.headers.get("content-encoding"), settings.max_batch_bytes
+        )
+        envelope = decode_envelope(body)
     except BodyTooLargeError as exc:
+        record_rejected_request("too_large")
         return _error(413, f"batch is {exc.args[0]} bytes; the limit is {settings.max_batch_bytes}")
+    except RequestError as exc:
+        return _request_error(exc)
     received_at_us = time.time_ns() // 1000
-    try:
-        envelope = msgspec.json.decode(body, type=BatchEnvelope)
-    except msgspec.ValidationError as exc:  # a DecodeError subclass: catch it first
-        error = field_error_from_msgspec(exc)
-        return _error(422, f"{error.field}: {error.message}", field=error.field)
-    except msgspec.DecodeError as exc:
-        return _error(400, f"malformed JSON: {exc}")
     if not envelope.batch:
+        record_rejected_request("empty")
         return _error(400, "batch is empty", field="batch")
 
+    enrich = _enricher(request, tenant.store_ip, settings)
     accepted: list[LoggedEvent] = []
     rejected: list[dict[str, Any]] = []
+    error_paths: list[dict[str, str]] = []
+    reasons: list[str] = []
     for index, raw in enumerate(envelope.batch):
         outcome = validate_message(
             bytes(raw),
@@ -121,31 +190,54 @@ async def batch(
             envelope_context=envelope.context,
             max_event_bytes=settings.max_event_bytes,
             max_future_us=settings.max_clock_skew_seconds * 1_000_000,
+            enrich=enrich,
         )
         if isinstance(outcome, LoggedEvent):
             accepted.append(outcome)
         else:
             rejected.append({"index": index, "errors": [e.as_dict() for e in outcome]})
+            error_paths.extend(_error_paths(f"batch[{index}]", outcome))
+            reasons.append(outcome[0].reason)
+    request.state.events_rejected = len(rejected)
     if not accepted:
-        return _error(400, "no valid event in the batch", accepted=0, rejected=rejected)
+        record_events(0, reasons)
+        return _error(
+            400, "no valid event in the batch", accepted=0, rejected=rejected, errors=error_paths
+        )
+    invalid = len(rejected)
+    accepted, rejected = await admission.admit(accepted, rejected, len(envelope.batch))
+    reasons.extend(["quota"] * (len(rejected) - invalid))
+    request.state.events_rejected = len(rejected)
     await _durable_append(log, tenant.tenant_id, accepted)
-    return JSONResponse({"success": True, "accepted": len(accepted), "rejected": rejected})
+    record_events(len(accepted), reasons)
+    request.state.events_accepted = len(accepted)
+    return JSONResponse(
+        {"success": True, "accepted": len(accepted), "rejected": rejected, "errors": error_paths}
+    )
 
 
 async def _single(
-    request: Request, tenant_id: str, settings: SettingsDep, log: EventLogDep, message_type: str
+    request: Request,
+    tenant: Tenant,
+    settings: SettingsDep,
+    log: EventLogDep,
+    message_type: str,
+    admission: AdmissionDep,
 ) -> JSONResponse:
+    request.state.tenant_id = tenant.tenant_id
     try:
+        check_content_type(request.headers.get("content-type"))
         body = await _read_body(request, settings.max_event_bytes)
-    except BodyTooLargeError as exc:
-        return _error(413, f"event is {exc.args[0]} bytes; the limit is {settings.max_event_bytes}")
-    try:
+        body = decode_content(
+            body, request.headers.get("content-encoding"), settings.max_event_bytes
+        )
         # Segment's single-message endpoints imply the type: fill it in when absent.
-        decoded = msgspec.json.decode(body)
-    except msgspec.DecodeError as exc:
-        return _error(400, f"malformed JSON: {exc}")
-    if not isinstance(decoded, dict):
-        return _error(422, "the body must be a JSON object", field="$")
+        decoded = decode_object(body)
+    except BodyTooLargeError as exc:
+        record_rejected_request("too_large")
+        return _error(413, f"event is {exc.args[0]} bytes; the limit is {settings.max_event_bytes}")
+    except RequestError as exc:
+        return _request_error(exc)
     decoded.setdefault("type", message_type)
     outcome = validate_message(
         msgspec.json.encode(decoded),
@@ -155,22 +247,32 @@ async def _single(
         max_event_bytes=settings.max_event_bytes,
         max_future_us=settings.max_clock_skew_seconds * 1_000_000,
         forced_type=message_type,
+        enrich=_enricher(request, tenant.store_ip, settings),
     )
     if not isinstance(outcome, LoggedEvent):
+        record_events(0, [outcome[0].reason])
+        request.state.events_rejected = 1
         return _error(
             422,
             "; ".join(f"{e.field}: {e.message}" for e in outcome),
             errors=[e.as_dict() for e in outcome],
         )
-    await _durable_append(log, tenant_id, [outcome])
+    await admission.admit([outcome], [], 1)
+    await _durable_append(log, tenant.tenant_id, [outcome])
+    record_events(1, ())
+    request.state.events_accepted = 1
     return JSONResponse({"success": True, "accepted": 1, "rejected": []})
 
 
 def _single_route(message_type: str) -> None:
     async def endpoint(
-        request: Request, tenant: CurrentTenant, settings: SettingsDep, log: EventLogDep
+        request: Request,
+        tenant: CurrentTenant,
+        settings: SettingsDep,
+        log: EventLogDep,
+        admission: AdmissionDep,
     ) -> JSONResponse:
-        return await _single(request, tenant.tenant_id, settings, log, message_type)
+        return await _single(request, tenant, settings, log, message_type, admission)
 
     endpoint.__name__ = message_type
     router.add_api_route(
@@ -178,6 +280,7 @@ def _single_route(message_type: str) -> None:
         endpoint,
         methods=["POST"],
         summary=f"Send one {message_type} message",
+        responses=_ERROR_RESPONSES,
         openapi_extra={
             "requestBody": {
                 "required": True,

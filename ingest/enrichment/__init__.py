@@ -1,0 +1,108 @@
+"""Enrichment at ingest: country from the IP, device from the user agent, bot flag, UTM.
+
+What is derived is written into the stored ``context`` (Segment's own places where one exists):
+
+- ``context.location.country``: ISO country code from the client IP, unless the client sent one;
+- ``context.campaign``: the ``utm_*`` parameters of ``context.page.url`` when the client sent no
+  campaign (see :mod:`.utm`);
+- ``context.intellishop``: ``{is_bot, device_type, browser, os}`` from ``context.userAgent``
+  (our namespace: Segment's ``context.device.type`` means the SDK platform, "ios"/"android").
+
+The raw IP is personal data: ``context.ip`` is removed before the event is stored unless the
+tenant opted in (``Tenant.store_ip``), in which case the request's IP is kept there when the client
+sent none. The country is stored either way.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from .geo import country_for_ip
+from .user_agent import describe_user_agent
+from .utm import campaign_of
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=64)
+def _networks(trusted_proxies: tuple[str, ...]) -> tuple[IpNetwork, ...]:
+    return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in trusted_proxies)
+
+
+def _is_trusted(ip: str, networks: Sequence[IpNetwork]) -> bool:
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
+
+
+def client_ip(
+    peer: str | None, forwarded_for: str | None, trusted_proxies: Sequence[str]
+) -> str | None:
+    """The visitor's IP: the peer, or X-Forwarded-For's last hop not run by a trusted proxy.
+
+    X-Forwarded-For is read only when the peer itself is a trusted proxy; anyone can write the
+    header, so otherwise it would let a client choose its own country. Hops are read right to
+    left, since each proxy appends the address it saw.
+    """
+    if peer is None or not forwarded_for or not trusted_proxies:
+        return peer
+    networks = _networks(tuple(trusted_proxies))
+    if not _is_trusted(peer, networks):
+        return peer
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _is_trusted(hop, networks):
+            return hop
+    return hops[0] if hops else peer
+
+
+@dataclass(frozen=True, slots=True)
+class ContextEnricher:
+    """Enriches the contexts of one request's events (the request IP and tenant rule are fixed)."""
+
+    request_ip: str | None
+    store_ip: bool
+
+    def __call__(self, context: dict[str, Any]) -> dict[str, Any]:
+        """A new context with the derived fields; the given dict is not changed."""
+        enriched = dict(context)
+        sent_ip = enriched.pop("ip", None)
+        ip = sent_ip if isinstance(sent_ip, str) and sent_ip else self.request_ip
+        if self.store_ip and ip:
+            enriched["ip"] = ip
+
+        location = enriched.get("location")
+        if not (isinstance(location, dict) and location.get("country")):
+            country = country_for_ip(ip) if ip else None
+            if country is not None:
+                enriched["location"] = (
+                    {**location, "country": country}
+                    if isinstance(location, dict)
+                    else {"country": country}
+                )
+
+        campaign = campaign_of(enriched)
+        if campaign is not None:
+            enriched["campaign"] = campaign
+
+        user_agent = enriched.get("userAgent")
+        if isinstance(user_agent, str) and user_agent:
+            info = describe_user_agent(user_agent)
+            enriched["intellishop"] = {
+                "is_bot": info.is_bot,
+                "device_type": info.device_type,
+                "browser": info.browser,
+                "os": info.os,
+            }
+        else:
+            enriched["intellishop"] = {"is_bot": False}
+        return enriched
+
+
+__all__ = ["ContextEnricher", "client_ip", "country_for_ip", "describe_user_agent"]

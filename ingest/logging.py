@@ -1,0 +1,62 @@
+"""Structured JSON logs for the collector: one line per request, one JSON object per line.
+
+Each request line has route, method, status, tenant, events accepted and rejected, and the time
+taken in milliseconds. Headers are never logged, and :class:`JsonFormatter` drops any field whose
+name looks like a credential, so an API key cannot reach the logs even by a careless ``extra=``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+ACCESS_LOGGER_NAME = "intellishop.collector.access"
+access_logger = logging.getLogger(ACCESS_LOGGER_NAME)
+
+#: Field names never written (lowercase): credentials that might ride along in ``extra``.
+REDACTED_FIELDS = frozenset(
+    {"authorization", "x-api-key", "x_api_key", "api_key", "apikey", "key", "password", "token"}
+)
+#: Attributes every LogRecord has; anything else on a record came from ``extra=``.
+_RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+_encoder = msgspec.json.Encoder()
+
+
+class JsonFormatter(logging.Formatter):
+    """A log record as one line of JSON: time (UTC, ISO 8601), level, logger, message, extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for name, value in vars(record).items():
+            if name in _RECORD_ATTRIBUTES or name.lower() in REDACTED_FIELDS:
+                continue
+            line[name] = value
+        if record.exc_info:
+            line["exc"] = self.formatException(record.exc_info)
+        return _encoder.encode(line).decode()
+
+
+def configure_access_log(level: int = logging.INFO) -> logging.Logger:
+    """Send request lines to stderr as JSON, once per process (idempotent)."""
+    if not any(isinstance(h.formatter, JsonFormatter) for h in access_logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        access_logger.addHandler(handler)
+    access_logger.setLevel(level)
+    access_logger.propagate = False
+    return access_logger
+
+
+def log_request(**fields: Any) -> None:
+    """One request's line; the fields are the JSON keys (see the module docstring)."""
+    if access_logger.isEnabledFor(logging.INFO):
+        access_logger.info("request", extra=fields)
