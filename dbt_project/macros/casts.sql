@@ -1,21 +1,31 @@
 {#-
-    `text_value` as a number of `type`, or null when it is not one. Shops send whatever their
-    front-end holds ("price": "n/a"); one bad property must cost that value, not the build.
+    `text_value` as a number of `type`, or null when it is not one or its magnitude reaches
+    `max_abs`. Shops send whatever their front-end holds ("price": "n/a", 1e30); one bad
+    property must cost that value, not the build (numeric(18,4) holds less than 1e14).
 -#}
 
-{% macro number_or_null(text_value, type) -%}
-    {{ return(adapter.dispatch('number_or_null', 'intellishop')(text_value, type)) }}
+{% macro number_or_null(text_value, type, max_abs=1e14) -%}
+    {{ return(adapter.dispatch('number_or_null', 'intellishop')(text_value, type, max_abs)) }}
 {%- endmacro %}
 
-{% macro default__number_or_null(text_value, type) -%}
+{% macro default__number_or_null(text_value, type, max_abs) -%}
+    {#- Nested cases: PostgreSQL may evaluate the operands of an AND in any order, and the cast
+        to double must only see text that looks like a (bounded) number. -#}
     case
-        when {{ text_value }} ~ '^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$'
-            then cast({{ text_value }} as {{ type }})
+        when {{ text_value }}
+            ~ '^\s*[-+]?([0-9]{1,30}\.?[0-9]{0,30}|\.[0-9]{1,30})([eE][-+]?[0-9]{1,2})?\s*$'
+            then case
+                when abs(cast({{ text_value }} as double precision)) < {{ max_abs }}
+                    then cast({{ text_value }} as {{ type }})
+            end
     end
 {%- endmacro %}
 
-{% macro duckdb__number_or_null(text_value, type) -%}
-    try_cast({{ text_value }} as {{ type }})
+{% macro duckdb__number_or_null(text_value, type, max_abs) -%}
+    case
+        when abs(try_cast({{ text_value }} as double)) < {{ max_abs }}
+            then try_cast({{ text_value }} as {{ type }})
+    end
 {%- endmacro %}
 
 

@@ -77,7 +77,7 @@ list_products as (
         {{ json_text('product', 'brand') }} as brand,
         {{ number_or_null(json_text('product', 'price'), type_money()) }} as price,
         cast(
-            {{ number_or_null(json_text('product', 'quantity'), dbt.type_numeric()) }}
+            {{ number_or_null(json_text('product', 'quantity'), dbt.type_numeric(), max_abs=1e9) }}
             as {{ dbt.type_int() }}
         ) as quantity,
         'products' as mentioned_in

@@ -11,7 +11,8 @@
 ] %}
 {% set context_paths = [
     'location.country', 'userAgent', 'locale', 'library.name', 'page.url', 'page.referrer',
-    'campaign.source', 'campaign.medium', 'campaign.name',
+    'campaign.source', 'campaign.medium', 'campaign.name', 'intellishop.is_bot',
+    'intellishop.device_type', 'intellishop.browser', 'intellishop.os',
 ] %}
 {#- Expressions that take each field out of the parsed values, by path. -#}
 {% set prop = {} %}
@@ -85,7 +86,8 @@ renamed as (
         {{ prop['brand'] }} as brand,
         {{ number_or_null(prop['price'], type_money()) }} as price,
         cast(
-            {{ number_or_null(prop['quantity'], dbt.type_numeric()) }} as {{ dbt.type_int() }}
+            {{ number_or_null(prop['quantity'], dbt.type_numeric(), max_abs=1e9) }}
+            as {{ dbt.type_int() }}
         ) as quantity,
         {{ prop['order_id'] }} as order_id,
         -- Segment's `revenue` excludes shipping and tax; shops that send only `total` get that.
@@ -113,7 +115,12 @@ renamed as (
         end as referrer,
         {{ ctx['campaign.source'] }} as utm_source,
         {{ ctx['campaign.medium'] }} as utm_medium,
-        {{ ctx['campaign.name'] }} as utm_campaign
+        {{ ctx['campaign.name'] }} as utm_campaign,
+        -- what the collector derived from the user agent (events since enrichment landed)
+        {{ ctx['intellishop.is_bot'] }} as enriched_is_bot,
+        {{ ctx['intellishop.device_type'] }} as enriched_device_type,
+        {{ ctx['intellishop.browser'] }} as browser,
+        {{ ctx['intellishop.os'] }} as operating_system
 
     from parsed
 
@@ -123,14 +130,18 @@ classified as (
 
     select
         *,
-        -- Crawlers run analytics snippets too; they are kept here and left out of visits.
+        -- Crawlers run analytics snippets too; they are kept here and left out of visits. The
+        -- collector's verdict (a maintained crawler list) first; older events by keywords.
         coalesce(
+            case enriched_is_bot when 'true' then true when 'false' then false end,
             lower(user_agent) like '%bot%'
             or lower(user_agent) like '%crawler%'
             or lower(user_agent) like '%spider%',
             false
         ) as is_bot,
         case
+            when enriched_device_type in ('desktop', 'mobile', 'tablet')
+                then enriched_device_type
             when user_agent is null then null
             when lower(user_agent) like '%ipad%' or lower(user_agent) like '%tablet%' then 'tablet'
             when lower(user_agent) like '%mobi%' or lower(user_agent) like '%android%' then 'mobile'
