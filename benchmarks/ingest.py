@@ -12,7 +12,14 @@ a fixed number of requests in flight:
 It prints events/s for both sends and their ratio, p50/p99 request latency, the loader's
 events/s, the machine, and the exact command that produced the figures.
 
+With ``--profile prod`` the collector appends to Redis Streams and a loader runs continuously
+(``ingest.loader.follow_event_log``, in this process) into PostgreSQL while the batches are
+sent; it measures accept-to-raw-zone latency: from the HTTP 200 of a batch to its rows being
+committed in ``raw.events``. It uses a stream key and a database of its own (both removed
+afterwards) on ``--redis-url`` and ``--postgres-dsn``.
+
     .venv/bin/python benchmarks/ingest.py [--batches 1000] [--singles 5000] [--concurrency 16]
+    .venv/bin/python benchmarks/ingest.py --profile prod [--batches 1000] [--concurrency 4]
 """
 
 from __future__ import annotations
@@ -26,7 +33,9 @@ import socket
 import statistics
 import sys
 import tempfile
+import threading
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +46,12 @@ import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ingest.loader import drain_event_log
+import psycopg
+import pyarrow as pa
+import redis
+from psycopg import sql
+
+from ingest.loader import LoadReport, drain_event_log, follow_event_log
 from intellishop.services import Supervisor, services
 from intellishop.settings import Profile, Settings
 from intellishop.simulation import SimulationConfig, generate_events
@@ -70,24 +84,39 @@ class Phase:
 
 
 async def post_all(
-    url: str, bodies: list[bytes], events_per_body: list[int], key: str, concurrency: int
+    url: str,
+    bodies: list[bytes],
+    events_per_body: list[int],
+    key: str,
+    concurrency: int,
+    accepted_at: list[float] | None = None,
+    interval: float = 0.0,
 ) -> Phase:
-    """POST every body with ``concurrency`` requests in flight; every event must be accepted."""
+    """POST every body with ``concurrency`` requests in flight; every event must be accepted.
+
+    ``accepted_at``, if given, receives each body's 200 time (``time.perf_counter``) by index;
+    ``interval`` > 0 paces the sends: body ``i`` leaves no earlier than ``i * interval`` s in."""
     latencies: list[float] = []
+    indexes = iter(range(len(bodies)))
     pending = iter(zip(bodies, events_per_body, strict=True))
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(auth=(key, ""), limits=limits, timeout=60) as client:
 
         async def worker() -> None:
-            for body, expected in pending:
+            for (body, expected), index in zip(pending, indexes, strict=False):
+                if interval:
+                    await asyncio.sleep(max(0.0, begin + index * interval - time.perf_counter()))
                 started = time.perf_counter()
                 response = await client.post(url, content=body, headers=JSON)
-                latencies.append(time.perf_counter() - started)
+                done = time.perf_counter()
+                latencies.append(done - started)
+                if accepted_at is not None:
+                    accepted_at[index] = done
                 answer = response.json() if response.status_code == 200 else None
                 if not answer or answer.get("accepted") != expected or answer.get("rejected"):
                     raise RuntimeError(f"{url}: HTTP {response.status_code} {response.text[:300]}")
 
-        started = time.perf_counter()
+        started = begin = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         seconds = time.perf_counter() - started
     return Phase(sum(events_per_body), len(bodies), seconds, latencies)
@@ -125,9 +154,14 @@ def command_line(args: argparse.Namespace) -> str:
         return path if relative.startswith("..") else relative
 
     options = [
+        *(
+            [f"--profile={args.profile}", f"--rate={args.rate:g}"]
+            if args.profile != "local"
+            else []
+        ),
         f"--batches={args.batches}",
         f"--batch-size={args.batch_size}",
-        f"--singles={args.singles}",
+        *([f"--singles={args.singles}"] if args.profile == "local" else []),
         f"--concurrency={args.concurrency}",
     ]
     return shlex.join([shown(sys.executable), shown(__file__), *options])
@@ -141,7 +175,16 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=100, help="events per batch")
     parser.add_argument("--singles", type=int, default=5000, help="/v1/track requests timed")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight")
+    parser.add_argument("--profile", choices=["local", "prod"], default="local")
+    parser.add_argument(
+        "--rate", type=float, default=0.0, help="prod: batches/s to send (0: as fast as possible)"
+    )
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--postgres-dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
+    if args.profile == "prod":
+        prod_main(args)
+        return
 
     load_before = os.getloadavg()[0]
     batch_events = (WARMUP_REQUESTS + args.batches) * args.batch_size
@@ -156,7 +199,7 @@ def main() -> None:
             profile=Profile.LOCAL, data_dir=Path(tmp), host="127.0.0.1", collector_port=free_port()
         )
         settings.ensure_dirs()
-        _, key = TenantRegistry(settings.tenants_db_path).create("Bench Shop")
+        _, key = TenantRegistry(settings.tenants_db_path).create("Bench Shop", plan="enterprise")
         supervisor = Supervisor(settings, Path(tmp) / "logs")
         collector = services(settings)["collector"]
         base = collector.url(settings.host)
@@ -211,6 +254,129 @@ def main() -> None:
         f"loader: {loaded.events:,} events ({loaded.batches} log entries) into "
         f"{len(loaded.files)} Parquet files in {load_seconds:.2f} s "
         f"= {loaded.events / load_seconds:,.0f} events/s"
+    )
+
+
+def percentile_ms(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000
+
+
+def prod_main(args: argparse.Namespace) -> None:
+    """Collector on Redis Streams, loader following into PostgreSQL: accept-to-raw-zone latency."""
+    load_before = os.getloadavg()[0]
+    batch_events = (WARMUP_REQUESTS + args.batches) * args.batch_size
+    events, _ = simulated_events(batch_events, 0)
+    sent_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    batches = [events[i : i + args.batch_size] for i in range(0, batch_events, args.batch_size)]
+    bodies = [msgspec.json.encode({"batch": b, "sentAt": sent_at}) for b in batches]
+    # Every message id of a batch maps to the batch, so a chunk's rows find their batch.
+    batch_of = {e["messageId"]: i for i, b in enumerate(batches) for e in b}
+    stream = f"bench-{uuid.uuid4().hex}:events"
+    database = f"intellishop_bench_{uuid.uuid4().hex[:12]}"
+    dsn = psycopg.conninfo.make_conninfo(args.postgres_dsn, dbname=database)
+    os.environ.update(
+        {
+            "INTELLISHOP_PROFILE": "prod",
+            "INTELLISHOP_ADMIN_TOKEN": uuid.uuid4().hex,
+            "INTELLISHOP_REDIS_URL": args.redis_url,
+            "INTELLISHOP_REDIS_STREAM": stream,
+            "INTELLISHOP_POSTGRES_DSN": dsn,
+        }
+    )
+    # Rows of a batch counted as they become durable in PostgreSQL; the last one stamps it.
+    remaining = [len(b) for b in batches]
+    landed_at = [0.0] * len(batches)
+    accepted_at = [0.0] * len(batches)
+
+    def on_written(table: pa.Table) -> None:
+        now = time.perf_counter()
+        for message_id in table.column("message_id").to_pylist():
+            index = batch_of.get(message_id)
+            if index is not None:
+                remaining[index] -= 1
+                if remaining[index] == 0:
+                    landed_at[index] = now
+
+    with tempfile.TemporaryDirectory(prefix="intellishop-bench-") as tmp:
+        settings = Settings(
+            profile=Profile.PROD, data_dir=Path(tmp), host="127.0.0.1", collector_port=free_port()
+        )
+        settings.ensure_dirs()
+        _, key = TenantRegistry(settings.tenants_db_path).create("Bench Shop", plan="enterprise")
+        supervisor = Supervisor(settings, Path(tmp) / "logs")
+        collector = services(settings)["collector"]
+        base = collector.url(settings.host)
+        stop, report = threading.Event(), LoadReport()
+        loader = threading.Thread(
+            target=follow_event_log,
+            args=(settings, stop),
+            kwargs={"chunk_entries": 100, "idle_seconds": 0.005, "report": report,
+                    "on_written": on_written},
+        )  # fmt: skip
+        try:
+            supervisor.start(collector)
+            loader.start()
+            w = WARMUP_REQUESTS
+            asyncio.run(
+                post_all(base + "/v1/batch", bodies[:w], [len(b) for b in batches[:w]], key,
+                         args.concurrency, accepted_at)
+            )  # fmt: skip
+            deadline = time.monotonic() + 120
+            while any(remaining[:w]) and time.monotonic() < deadline:
+                time.sleep(0.01)  # the loader is connected and has caught up: time from here
+            timed = asyncio.run(
+                post_all(base + "/v1/batch", bodies[w:], [len(b) for b in batches[w:]], key,
+                         args.concurrency, accepted := [0.0] * args.batches,
+                         interval=1 / args.rate if args.rate else 0.0)
+            )  # fmt: skip
+            accepted_at[w:] = accepted
+            deadline = time.monotonic() + 120
+            while any(remaining[w:]) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            drained_at = time.perf_counter()
+        finally:
+            stop.set()
+            loader.join(timeout=60)
+            supervisor.stop_all()
+            client = redis.Redis.from_url(args.redis_url)
+            for name in client.scan_iter(match=f"{stream}*"):
+                client.delete(name)
+            with psycopg.connect(args.postgres_dsn, autocommit=True) as con:
+                con.execute(
+                    sql.SQL("drop database if exists {} with (force)").format(
+                        sql.Identifier(database)
+                    )
+                )
+    if any(remaining):
+        raise RuntimeError(f"{sum(remaining)} accepted events never reached the raw zone")
+    lag = [landed_at[i] - accepted_at[i] for i in range(WARMUP_REQUESTS, len(batches))]
+    print(f"command: {command_line(args)}")
+    print(
+        f"machine: {os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} usable), "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}; "
+        f"1-min load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
+    )
+    print(
+        f"collector: prod profile (Redis Streams, one XADD per batch), 1 uvicorn worker, "
+        f"{args.concurrency} requests in flight"
+        f"{f', paced at {args.rate:g} batches/s' if args.rate else ', unpaced'}; "
+        f"loader following into PostgreSQL "
+        f"(COPY + insert on conflict do nothing), chunks of up to 100 entries"
+    )
+    print(
+        f"  sent {timed.events:,} events in {args.batches} batches: "
+        f"{timed.events_per_s:,.0f} events/s, HTTP p50 {timed.percentile_ms(50):.1f} ms, "
+        f"p99 {timed.percentile_ms(99):.1f} ms"
+    )
+    print(
+        f"  accept-to-raw-zone (HTTP 200 -> last row of the batch committed in raw.events): "
+        f"p50 {percentile_ms(lag, 50):.1f} ms, p99 {percentile_ms(lag, 99):.1f} ms, "
+        f"max {max(lag) * 1000:.1f} ms"
+    )
+    print(
+        f"  loader: {report.events:,} events ({report.batches} entries, "
+        f"{report.duplicates} duplicates skipped); all in the raw zone "
+        f"{(drained_at - max(accepted_at)) * 1000:.0f} ms after the last 200"
     )
 
 

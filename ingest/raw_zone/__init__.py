@@ -6,14 +6,14 @@ from intellishop.settings import Profile, Settings
 
 from .base import RawZone
 from .parquet import ParquetRawZone
+from .postgres import PostgresRawZone
 
-__all__ = ["ParquetRawZone", "RawZone", "open_raw_zone"]
+__all__ = ["ParquetRawZone", "PostgresRawZone", "RawZone", "open_raw_zone"]
 
 
 def open_raw_zone(settings: Settings) -> RawZone:
+    """The profile's raw zone; in prod, PostgreSQL at ``settings.postgres_dsn`` (the database
+    is created if missing)."""
     if settings.profile is Profile.LOCAL:
         return ParquetRawZone(settings.raw_zone_dir)
-    raise NotImplementedError(
-        "the prod raw zone (PostgreSQL raw.events) lands with the event-collection issue; "
-        "use INTELLISHOP_PROFILE=local"
-    )
+    return PostgresRawZone(settings.postgres_dsn)

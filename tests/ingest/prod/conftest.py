@@ -1,0 +1,95 @@
+"""Real Redis and PostgreSQL for the prod-profile tests, isolated from everyone else's.
+
+Each session gets its own database (created, then dropped) and each test its own stream key
+(a uuid prefix, deleted afterwards). The servers are never flushed. Unreachable servers skip
+these tests locally and fail them when ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+from psycopg import sql
+
+from intellishop.settings import Settings, get_settings
+
+REDIS_URL = os.environ.get("INTELLISHOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+ADMIN_DSN = os.environ.get(
+    "INTELLISHOP_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _unreachable(what: str, error: Exception) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what} is unreachable in CI: {error}")
+    pytest.skip(f"{what} is unreachable: {error}")
+
+
+@pytest.fixture
+def redis_client() -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        _unreachable("Redis", error)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def stream(redis_client: redis.Redis) -> Iterator[str]:
+    """A stream key no one else uses; it and its erasure keys are deleted afterwards."""
+    key = f"test-{uuid.uuid4().hex}:events"
+    yield key
+    for name in redis_client.scan_iter(match=f"{key}*"):
+        redis_client.delete(name)
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> Iterator[str]:
+    """A database of this test session's own (the raw zone creates it; dropped afterwards)."""
+    try:
+        psycopg.connect(ADMIN_DSN, connect_timeout=5).close()
+    except psycopg.OperationalError as error:
+        _unreachable("PostgreSQL", error)
+    name = f"intellishop_test_{uuid.uuid4().hex[:12]}"
+    yield psycopg.conninfo.make_conninfo(ADMIN_DSN, dbname=name)
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as con:
+        con.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def clean_raw(postgres_dsn: str) -> Iterator[str]:
+    """The session database with an empty raw zone for this test."""
+    yield postgres_dsn
+    try:
+        with psycopg.connect(postgres_dsn, autocommit=True) as con:
+            con.execute("drop schema if exists raw cascade")
+    except psycopg.OperationalError:
+        pass  # the database was never created
+
+
+@pytest.fixture
+def prod_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stream: str, clean_raw: str
+) -> Settings:
+    """Settings of the prod profile on this test's stream and database."""
+    env = {
+        "INTELLISHOP_PROFILE": "prod",
+        "INTELLISHOP_DATA_DIR": str(tmp_path / "intellishop"),
+        "INTELLISHOP_ADMIN_TOKEN": uuid.uuid4().hex,
+        "INTELLISHOP_REDIS_URL": REDIS_URL,
+        "INTELLISHOP_REDIS_STREAM": stream,
+        "INTELLISHOP_POSTGRES_DSN": clean_raw,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = get_settings()
+    settings.ensure_dirs()
+    return settings
