@@ -77,16 +77,40 @@ def simulate(
 
 
 @app.command()
-def load() -> None:
+def load(
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow",
+            help="Keep loading as events arrive (until Ctrl-C), for a low accept-to-raw latency.",
+        ),
+    ] = False,
+) -> None:
     """Move pending events from the event log into the raw zone."""
-    from ingest.loader import drain_event_log, export_tenants
+    import signal
+    import threading
+
+    from ingest.loader import drain_event_log, export_tenants, follow_event_log
 
     settings = get_settings()
-    report = drain_event_log(settings)
     export_tenants(settings)
+    if follow:
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        console.print("loading continuously; Ctrl-C stops")
+        try:
+            thread = threading.Thread(target=follow_event_log, args=(settings, stop))
+            thread.start()
+            while thread.is_alive():
+                thread.join(0.5)
+        except KeyboardInterrupt:
+            stop.set()
+            thread.join()
+        return
+    report = drain_event_log(settings)
     console.print(
-        f"loaded {report.events} events from {report.batches} batches "
-        f"into {len(report.files)} files"
+        f"loaded {report.events - report.duplicates} events from {report.batches} batches "
+        f"into {len(report.files)} files ({report.duplicates} already loaded, skipped)"
     )
 
 

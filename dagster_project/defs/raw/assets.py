@@ -36,13 +36,15 @@ def raw_zone(
     report = drain_event_log(config)
     tenants = export_tenants(config)
     context.log.info(
-        f"loaded {report.events} events from {report.batches} batches "
+        f"loaded {report.events - report.duplicates} events from {report.batches} batches "
+        f"({report.duplicates} already loaded) "
         f"into {len(report.files)} files"
     )
     yield dg.MaterializeResult(
         asset_key=RAW_EVENTS,
         metadata={
-            "events_loaded": report.events,
+            "events_loaded": report.events - report.duplicates,
+            "duplicates_skipped": report.duplicates,
             "batches_loaded": report.batches,
             "files_written": len(report.files),
         },
