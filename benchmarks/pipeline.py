@@ -1,0 +1,254 @@
+"""Warehouse benchmark: how long `dbt build` takes over N simulated events, against a raw scan.
+
+    .venv/bin/python benchmarks/pipeline.py --events 10000000 [--postgres-events 1000000]
+
+1. Prepare (not timed): simulated shops' events, written to a Parquet raw zone in the layout
+   the loader produces (docs/contracts.md), cached under --work-dir by size and seed.
+2. Baseline, same run: one DuckDB scan of the raw zone that parses every event's JSON fields
+   and groups by tenant, day and type: the floor any model over all events pays.
+3. `dbt build` (all models and their data and unit tests) on DuckDB, then `dbt run` alone.
+4. Optionally the same models on PostgreSQL over the first --postgres-events events (loaded
+   with COPY, not timed), `dbt build --target prod`.
+
+Prints each figure, the ratio to the baseline and the command line. Results go in
+docs/benchmarks.md by hand, with the machine they ran on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from intellishop.events import RAW_EVENT_SCHEMA
+from intellishop.simulation import SimulationConfig, generate_events
+
+ROOT = Path(__file__).resolve().parent.parent
+DBT_DIR = ROOT / "dbt_project"
+DBT = str(Path(sys.executable).parent / "dbt")
+RAW_SCHEMA = pa.schema(
+    [*RAW_EVENT_SCHEMA, pa.field("tenant_id", pa.string()), pa.field("event_date", pa.date32())]
+)
+#: Simulated events per customer over the window (measured: about 240 over 30 days).
+EVENTS_PER_CUSTOMER_30_DAYS = 240
+ROWS_PER_FILE = 250_000
+
+
+def _micros(text: str | None) -> int | None:
+    if text is None:
+        return None
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return int(moment.timestamp() * 1_000_000)
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"))
+
+
+def write_shop(args: tuple[Path, str, int, int, int]) -> int:
+    """Simulate one shop and write its raw-zone files; returns the number of events."""
+    raw_dir, tenant_id, seed, days, customers = args
+    columns: dict[str, list[Any]] = {name: [] for name in RAW_SCHEMA.names}
+    written = 0
+    part = 0
+
+    def flush() -> None:
+        nonlocal part
+        table = pa.table(columns, schema=RAW_SCHEMA)
+        for day in sorted(set(columns["event_date"])):
+            rows = table.filter(pc.equal(table["event_date"], pa.scalar(day, pa.date32())))
+            out = raw_dir / "events" / f"tenant_id={tenant_id}" / f"event_date={day}"
+            out.mkdir(parents=True, exist_ok=True)
+            pq.write_table(
+                rows.drop_columns(["tenant_id", "event_date"]), out / f"part-{part:06d}.parquet"
+            )
+        part += 1
+        for values in columns.values():
+            values.clear()
+
+    end = datetime.now(UTC).date()
+    config = SimulationConfig(seed=seed, days=days, customers=customers, end=end)
+    for offset, event in enumerate(generate_events(config)):
+        timestamp = _micros(event["timestamp"])
+        assert timestamp is not None
+        columns["message_id"].append(event["messageId"])
+        columns["type"].append(event["type"])
+        columns["event"].append(event.get("event"))
+        columns["user_id"].append(event.get("userId"))
+        columns["anonymous_id"].append(event.get("anonymousId"))
+        columns["previous_id"].append(event.get("previousId"))
+        columns["timestamp"].append(timestamp)
+        columns["sent_at"].append(timestamp)
+        columns["received_at"].append(timestamp)
+        columns["properties"].append(_json(event.get("properties")))
+        columns["traits"].append(_json(event.get("traits")))
+        columns["context"].append(_json(event.get("context")))
+        columns["log_offset"].append(offset)
+        columns["tenant_id"].append(tenant_id)
+        columns["event_date"].append(datetime.fromtimestamp(timestamp / 1e6, UTC).date())
+        written += 1
+        if len(columns["message_id"]) >= ROWS_PER_FILE:
+            flush()
+    if columns["message_id"]:
+        flush()
+    return written
+
+
+def prepare(work_dir: Path, events: int, days: int, shops: int) -> tuple[Path, int]:
+    """The raw zone for ``events`` simulated events over ``shops`` shops (cached by size)."""
+    raw_dir = work_dir / f"raw-{events}-{days}d-{shops}shops"
+    done = raw_dir / "DONE"
+    if done.exists():
+        return raw_dir, int(done.read_text())
+    customers = max(20, events * 30 // (days * EVENTS_PER_CUSTOMER_30_DAYS * shops))
+    jobs = [(raw_dir, f"shop-{n:02d}", 100 + n, days, customers) for n in range(shops)]
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        total = sum(pool.map(write_shop, jobs))
+    tenants = pa.table(
+        {
+            "tenant_id": [job[1] for job in jobs],
+            "name": [job[1] for job in jobs],
+            "timezone": ["America/New_York" if n % 2 else "Europe/Berlin" for n in range(shops)],
+            "currency": ["USD" if n % 2 else "EUR" for n in range(shops)],
+            "created_at": [datetime.now(UTC).isoformat()] * shops,
+            "disabled": [False] * shops,
+        }
+    )
+    (raw_dir / "tenants").mkdir(parents=True, exist_ok=True)
+    pq.write_table(tenants, raw_dir / "tenants" / "tenants.parquet")
+    done.write_text(str(total))
+    return raw_dir, total
+
+
+def raw_scan_seconds(raw_dir: Path) -> float:
+    """The baseline: parse every event's JSON once and group by tenant, day and type."""
+    started = time.perf_counter()
+    con = duckdb.connect()
+    con.execute(
+        f"""
+        select tenant_id, event_date, type, event, count(*),
+               count(json_extract_string(properties, '$.product_id')),
+               count(json_extract_string(context, '$.userAgent'))
+        from read_parquet('{raw_dir}/events/*/*/*.parquet', hive_partitioning = true)
+        group by all
+        """
+    ).fetchall()
+    con.close()
+    return time.perf_counter() - started
+
+
+def dbt(command: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        [DBT, *command, "--profiles-dir", ".", "--quiet"], cwd=DBT_DIR, env=env, check=True
+    )
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--shops", type=int, default=4)
+    parser.add_argument("--postgres-events", type=int, default=0)
+    parser.add_argument("--work-dir", type=Path, default=ROOT / ".intellishop" / "bench")
+    args = parser.parse_args()
+    print("command:", shlex.join([Path(sys.executable).name, *sys.argv]))
+    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+
+    started = time.perf_counter()
+    raw_dir, total = prepare(args.work_dir, args.events, args.days, args.shops)
+    print(
+        f"raw zone: {total:,} events in {raw_dir}"
+        f" (prepared in {time.perf_counter() - started:.0f} s)"
+    )
+
+    warehouse = args.work_dir / f"warehouse-{total}.duckdb"
+    warehouse.unlink(missing_ok=True)
+    target = args.work_dir / "dbt-target"
+    env = {
+        **os.environ,
+        "INTELLISHOP_WAREHOUSE_PATH": str(warehouse),
+        "INTELLISHOP_RAW_ZONE": str(raw_dir),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_TARGET_PATH": str(target),
+        "DBT_LOG_PATH": str(target),
+    }
+    dbt(["parse", "--target", "local"], env)  # parse once: the timings below are the work
+
+    baseline = raw_scan_seconds(raw_dir)
+    build = dbt(["build", "--target", "local"], env)
+    run = dbt(["run", "--target", "local"], env)
+    print(f"baseline raw scan (JSON parsed, grouped): {baseline:6.1f} s")
+    print(
+        f"dbt build (models + tests), DuckDB:       {build:6.1f} s"
+        f"  {build / baseline:5.1f}x baseline  {total / build:,.0f} events/s"
+    )
+    print(
+        f"dbt run (models only), DuckDB:            {run:6.1f} s  {run / baseline:5.1f}x baseline"
+    )
+
+    if args.postgres_events:
+        print_postgres(raw_dir, args.postgres_events, env)
+
+
+def print_postgres(raw_dir: Path, events: int, env: dict[str, str]) -> None:
+    """Load the first ``events`` raw events into a scratch PostgreSQL database and build there."""
+    import psycopg
+
+    database = "intellishop_bench"
+    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
+    with psycopg.connect(admin, autocommit=True) as con:
+        con.execute(f"drop database if exists {database}")
+        con.execute(f"create database {database}")
+    relation = duckdb.connect().sql(
+        f"select * exclude (tenant_id, event_date), tenant_id, event_date"
+        f" from read_parquet('{raw_dir}/events/*/*/*.parquet', hive_partitioning = true,"
+        f" hive_types = {{'tenant_id': varchar, 'event_date': date}}) limit {events}"
+    )
+    assert relation is not None
+    rows = relation.arrow().read_all()
+    tenants = pq.read_table(raw_dir / "tenants" / "tenants.parquet")
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{database}") as con:
+        con.execute("create schema raw")
+        con.execute(
+            "create table raw.events (message_id text, type text, event text, user_id text,"
+            " anonymous_id text, previous_id text, timestamp timestamptz, sent_at timestamptz,"
+            " received_at timestamptz, properties text, traits text, context text,"
+            " log_offset bigint, tenant_id text, event_date date)"
+        )
+        with con.cursor().copy("copy raw.events from stdin") as copy:
+            for batch in rows.to_batches(50_000):
+                for row in zip(*(column.to_pylist() for column in batch.columns), strict=True):
+                    copy.write_row(row)
+        con.execute(
+            "create table raw.tenants (tenant_id text, name text, timezone text, currency text,"
+            " created_at text, disabled boolean)"
+        )
+        with con.cursor().copy("copy raw.tenants from stdin") as copy:
+            for row in zip(*(column.to_pylist() for column in tenants.columns), strict=True):
+                copy.write_row(row)
+    pg_env = {**env, "INTELLISHOP_POSTGRES_DB": database}
+    dbt(["parse", "--target", "prod"], pg_env)
+    build = dbt(["build", "--target", "prod"], pg_env)
+    print(
+        f"dbt build (models + tests), PostgreSQL, {rows.num_rows:,} events: {build:6.1f} s"
+        f"  {rows.num_rows / build:,.0f} events/s"
+    )
+
+
+if __name__ == "__main__":
+    main()
