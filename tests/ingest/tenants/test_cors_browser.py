@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from playwright.sync_api import Page
 
 from ingest.app import create_app
 from intellishop.settings import Settings
@@ -99,26 +100,15 @@ def servers(
 
 
 def test_browser_sends_only_from_allowed_origins(
-    servers: tuple[str, int, str], admin_settings: Settings
+    servers: tuple[str, int, str], admin_settings: Settings, page: Page
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     collector_url, shop_port, key = servers
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"],
-        )
-        try:
-            page = browser.new_page()
-            page.goto(f"http://localhost:{shop_port}/index.html")  # not an allowed origin
-            assert page.evaluate(SEND, [collector_url, key]) == ["blocked", True]
-            page.goto(f"http://127.0.0.1:{shop_port}/index.html")  # the allowed origin
-            assert page.evaluate(SEND, [collector_url, key]) == [200, True]
-            deadline = time.monotonic() + 5
-            while len(logged(admin_settings)) < 2 and time.monotonic() < deadline:
-                time.sleep(0.05)
-        finally:
-            browser.close()
+    page.goto(f"http://localhost:{shop_port}/index.html")  # not an allowed origin
+    assert page.evaluate(SEND, [collector_url, key]) == ["blocked", True]
+    page.goto(f"http://127.0.0.1:{shop_port}/index.html")  # the allowed origin
+    assert page.evaluate(SEND, [collector_url, key]) == [200, True]
+    deadline = time.monotonic() + 5
+    while len(logged(admin_settings)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
     # The allowed page's fetch and beacon; nothing from the other origin (the beacon's 403).
     assert logged(admin_settings) == [("shop", 1), ("shop", 1)]
