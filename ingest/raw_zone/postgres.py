@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pyarrow as pa
@@ -187,8 +188,7 @@ class PostgresRawZone:
         return cur.rowcount
 
     def export(self, person: Person) -> pa.Table:
-        con = self._connection()
-        cur = con.execute(
+        cur = self._connection().execute(
             sql.SQL(
                 "select {} from raw.events where tenant_id = %s"
                 " and (user_id = any(%s) or anonymous_id = any(%s))"
@@ -196,17 +196,24 @@ class PostgresRawZone:
             ).format(_columns(tuple(RAW_EVENT_SCHEMA.names))),
             (person.tenant_id, sorted(person.user_ids), sorted(person.anonymous_ids)),
         )
-        rows = cur.fetchall()
-        columns: list[Sequence[object]] = (
-            list(zip(*rows, strict=True)) if rows else [[] for _ in RAW_EVENT_SCHEMA]
+        return _arrow(cur.fetchall(), list(RAW_EVENT_SCHEMA.names))
+
+    def identity_rows(self, tenant_id: str) -> pa.Table:
+        """The tenant's rows that can link identities (to resolve a data subject by email).
+
+        Events carrying both a user id and an anonymous id, alias calls, and events whose
+        traits mention an email: columns user_id, anonymous_id, previous_id, traits.
+        """
+        names = ["user_id", "anonymous_id", "previous_id", "traits"]
+        cur = self._connection().execute(
+            sql.SQL(
+                "select {} from raw.events where tenant_id = %s"
+                " and ((user_id is not null and anonymous_id is not null)"
+                " or previous_id is not null or traits ilike %s)"
+            ).format(_columns(tuple(names))),
+            (tenant_id, "%email%"),
         )
-        return pa.table(
-            [
-                pa.array(list(values), type=field.type)
-                for values, field in zip(columns, RAW_EVENT_SCHEMA, strict=True)
-            ],
-            schema=RAW_EVENT_SCHEMA,
-        )
+        return _arrow(cur.fetchall(), names)
 
     def count_events(self, tenant_id: str | None = None) -> int:
         """Rows in ``raw.events`` (of one tenant, if given): for checks and benchmarks."""
@@ -224,3 +231,18 @@ class PostgresRawZone:
         if self._con is not None:
             self._con.close()
             self._con = None
+
+
+def _arrow(rows: list[tuple[Any, ...]], names: list[str]) -> pa.Table:
+    """Fetched rows as an Arrow table with the raw zone's types for ``names``."""
+    fields = [RAW_EVENT_SCHEMA.field(name) for name in names]
+    columns: list[Sequence[object]] = (
+        list(zip(*rows, strict=True)) if rows else [[] for _ in fields]
+    )
+    return pa.table(
+        [
+            pa.array(list(values), type=field.type)
+            for values, field in zip(columns, fields, strict=True)
+        ],
+        schema=pa.schema(fields),
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import psycopg
 import pytest
 
@@ -76,4 +77,30 @@ def test_columns_round_trip_and_erase_export_stay_in_the_tenant(clean_raw: str) 
     assert zone.erase(person) == 2
     assert pg_rows(clean_raw) == [("a", "2026-01-01", "m3"), ("b", "2026-01-01", "m1")]
     assert zone.export(person).num_rows == 0
+    zone.close()
+
+
+def test_identity_rows_find_linking_events_of_the_tenant_only(clean_raw: str) -> None:
+    zone = PostgresRawZone(clean_raw)
+    with_email = msgspec.structs.replace(
+        event("m3", user_id="u3"), type="identify", traits=b'{"email": "Jo@Example.com"}'
+    )
+    zone.write_events(
+        chunk(
+            LoggedBatch(
+                "a",
+                [
+                    event("m1", user_id="u1", anonymous_id="a1"),  # links a device to a user
+                    event("m2", user_id="u2"),  # links nothing
+                    with_email,
+                ],
+            ),
+            LoggedBatch("b", [event("m1", user_id="u1", anonymous_id="a9")]),
+        ),
+        "c",
+    )
+    rows = zone.identity_rows("a").to_pylist()
+    assert sorted((r["user_id"], r["anonymous_id"]) for r in rows) == [("u1", "a1"), ("u3", None)]
+    assert zone.identity_rows("b").num_rows == 1
+    assert zone.identity_rows("nobody").num_rows == 0
     zone.close()
