@@ -42,8 +42,8 @@ DBT = str(Path(sys.executable).parent / "dbt")
 RAW_SCHEMA = pa.schema(
     [*RAW_EVENT_SCHEMA, pa.field("tenant_id", pa.string()), pa.field("event_date", pa.date32())]
 )
-#: Simulated events per customer over the window (measured: about 240 over 30 days).
-EVENTS_PER_CUSTOMER_30_DAYS = 240
+#: Customers in the small simulation that calibrates events per customer for a window.
+CALIBRATION_CUSTOMERS = 100
 ROWS_PER_FILE = 250_000
 
 
@@ -113,7 +113,15 @@ def prepare(work_dir: Path, events: int, days: int, shops: int) -> tuple[Path, i
     done = raw_dir / "DONE"
     if done.exists():
         return raw_dir, int(done.read_text())
-    customers = max(20, events * 30 // (days * EVENTS_PER_CUSTOMER_30_DAYS * shops))
+    # Events grow with customers (each brings anonymous traffic too) but not with days alone
+    # (customers churn): measure the rate on a small shop of the same window.
+    sample = sum(
+        1
+        for _ in generate_events(
+            SimulationConfig(seed=1, days=days, customers=CALIBRATION_CUSTOMERS)
+        )
+    )
+    customers = max(20, round(events / shops / (sample / CALIBRATION_CUSTOMERS)))
     jobs = [(raw_dir, f"shop-{n:02d}", 100 + n, days, customers) for n in range(shops)]
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         total = sum(pool.map(write_shop, jobs))
@@ -166,7 +174,8 @@ def main() -> None:
     parser.add_argument("--postgres-events", type=int, default=0)
     parser.add_argument("--work-dir", type=Path, default=ROOT / ".intellishop" / "bench")
     args = parser.parse_args()
-    print("command:", shlex.join([Path(sys.executable).name, *sys.argv]))
+    python = os.path.relpath(sys.executable, Path.cwd())
+    print("command:", shlex.join([python, *sys.argv]))
     print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
 
     started = time.perf_counter()
