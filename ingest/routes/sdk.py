@@ -43,9 +43,8 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in candidates or etag in candidates
 
 
-@router.api_route(
+@router.get(
     "/intellishop.js",
-    methods=["GET", "HEAD"],
     summary="The browser tracker (JavaScript, no dependencies)",
     response_class=Response,
 )
@@ -61,3 +60,13 @@ def intellishop_js(request: Request) -> Response:
     if _etag_matches(request.headers.get("if-none-match"), script.etag):
         return Response(status_code=304, headers=headers)
     return Response(script.body, media_type=MEDIA_TYPE, headers=headers)
+
+
+# HEAD answers like GET (caches and CDNs check freshness with it); one documented operation.
+router.add_api_route(
+    "/intellishop.js",
+    intellishop_js,
+    methods=["HEAD"],
+    response_class=Response,
+    include_in_schema=False,
+)
