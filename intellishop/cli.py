@@ -155,6 +155,18 @@ def demo(
 
 
 @app.command()
+def init() -> None:
+    """Create the state directories and write the Dagster instance config of the profile.
+
+    The services do this themselves; run it before starting Dagster's own commands
+    (``dagster-webserver``, ``dagster-daemon``) outside ``intellishop serve``.
+    """
+    settings = get_settings()
+    settings.ensure_dirs()
+    console.print(f"{settings.profile.value} profile ready in {settings.data_dir.resolve()}")
+
+
+@app.command()
 def paths() -> None:
     """Show where this installation keeps its state."""
     settings = get_settings()

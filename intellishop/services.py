@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from intellishop.settings import Settings
+from intellishop.settings import DAGSTER_POSTGRES_URL_VARIABLE, Profile, Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,6 +55,8 @@ def service_env(settings: Settings) -> dict[str, str]:
         }
     )
     env.update(settings.dbt_env())
+    if settings.profile is Profile.PROD:
+        env[DAGSTER_POSTGRES_URL_VARIABLE] = settings.dagster_postgres_url
     return env
 
 

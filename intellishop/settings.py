@@ -20,6 +20,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_ADMIN_TOKEN = "change-me-admin-token"  # noqa: S105 - the refused placeholder
 
 
+#: The variable through which the prod Dagster instance finds PostgreSQL (see dagster.yaml).
+DAGSTER_POSTGRES_URL_VARIABLE = "INTELLISHOP_DAGSTER_POSTGRES_URL"
+
+
 class Profile(StrEnum):
     LOCAL = "local"
     PROD = "prod"
@@ -96,26 +100,72 @@ class Settings(BaseSettings):
         """The dbt target of ``dbt_project/profiles.yml`` that this profile builds."""
         return self.profile.value
 
+    @property
+    def dagster_postgres_url(self) -> str:
+        """``postgres_dsn`` for dagster-postgres, through psycopg2.
+
+        SQLAlchemy 2.1 would pick psycopg 3 for a bare ``postgresql://`` URL, and dagster-postgres
+        breaks on it (``NOTIFY run_events, $1``).
+        """
+        scheme, _, rest = self.postgres_dsn.partition("://")
+        return (
+            f"postgresql+psycopg2://{rest}" if scheme.startswith("postgres") else self.postgres_dsn
+        )
+
+    def dagster_instance_yaml(self) -> str:
+        """The Dagster instance config (``$DAGSTER_HOME/dagster.yaml``) of this profile.
+
+        Local: Dagster's default SQLite storage under ``dagster_home``. Prod: runs, events and
+        schedules in PostgreSQL, the URL read from the environment (no secret in the file).
+        Either way no usage pings, and one run at a time: DuckDB has one writer, and the
+        schedule, the sensor and the UI may all ask for a run.
+        """
+        text = (
+            "# Written by intellishop from INTELLISHOP_PROFILE; edits are overwritten.\n"
+            "telemetry:\n  enabled: false\n"
+            "run_queue:\n  max_concurrent_runs: 1\n"
+        )
+        if self.profile is Profile.PROD:
+            text += (
+                "storage:\n  postgres:\n    postgres_url:\n"
+                f"      env: {DAGSTER_POSTGRES_URL_VARIABLE}\n"
+            )
+        return text
+
     def ensure_dirs(self) -> None:
-        """Create the state directories, and the Dagster instance's config on first use."""
+        """Create the state directories and write the Dagster instance config of the profile."""
         for path in (self.data_dir, self.raw_zone_dir, self.artifacts_dir, self.dagster_home):
             path.mkdir(parents=True, exist_ok=True)
         instance_config = self.dagster_home / "dagster.yaml"
-        if not instance_config.exists():
-            # Dagster's default local storage (SQLite under DAGSTER_HOME); no usage pings.
-            # One run at a time: DuckDB has one writer, and the schedule, the sensor and the UI
-            # may all ask for a run.
-            instance_config.write_text(
-                "telemetry:\n  enabled: false\nrun_queue:\n  max_concurrent_runs: 1\n"
-            )
+        wanted = self.dagster_instance_yaml()
+        if not instance_config.exists() or instance_config.read_text() != wanted:
+            instance_config.write_text(wanted)
 
     def dbt_env(self) -> dict[str, str]:
-        """Environment variables that ``dbt_project/profiles.yml`` and its sources read."""
-        return {
+        """Environment variables that ``dbt_project/profiles.yml`` and its sources read.
+
+        The prod target's connection comes from ``postgres_dsn``, so the DSN is the one place
+        that says where PostgreSQL is.
+        """
+        env = {
             "INTELLISHOP_WAREHOUSE_PATH": str(self.warehouse_path.resolve()),
             "INTELLISHOP_RAW_ZONE": str(self.raw_zone_dir.resolve()),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         }
+        if self.profile is Profile.PROD:
+            from psycopg.conninfo import conninfo_to_dict
+
+            parts = conninfo_to_dict(self.postgres_dsn)
+            for name, key in (
+                ("HOST", "host"),
+                ("PORT", "port"),
+                ("USER", "user"),
+                ("PASSWORD", "password"),
+                ("DB", "dbname"),
+            ):
+                if parts.get(key) is not None:
+                    env[f"INTELLISHOP_POSTGRES_{name}"] = str(parts[key])
+        return env
 
 
 def get_settings() -> Settings:

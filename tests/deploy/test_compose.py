@@ -20,7 +20,12 @@ import pytest
 import yaml  # type: ignore[import-untyped]
 from pydantic import ValidationError
 
-from intellishop.settings import DEFAULT_ADMIN_TOKEN, Profile, Settings
+from intellishop.settings import (
+    DAGSTER_POSTGRES_URL_VARIABLE,
+    DEFAULT_ADMIN_TOKEN,
+    Profile,
+    Settings,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -173,6 +178,7 @@ def test_app_environment_is_the_prod_profile(compose: dict[str, Any]) -> None:
 def test_every_intellishop_variable_is_read_somewhere(compose: dict[str, Any]) -> None:
     """A misspelt variable would be ignored silently: each one is a setting or a dbt variable."""
     settings_variables = {f"INTELLISHOP_{name.upper()}" for name in Settings.model_fields}
+    settings_variables.add(DAGSTER_POSTGRES_URL_VARIABLE)  # read by the dagster.yaml we write
     profiles = (ROOT / "dbt_project" / "profiles.yml").read_text()
     dbt_variables = set(re.findall(r"env_var\('(INTELLISHOP_[A-Z0-9_]+)'", profiles))
     postgres_variables = {v for v in dbt_variables if v.startswith("INTELLISHOP_POSTGRES_")}
@@ -239,15 +245,15 @@ def test_commands_use_the_project_cli(compose: dict[str, Any]) -> None:
     services = compose["services"]
     for name in ("collector", "api", "dashboards"):
         assert services[name]["command"] == ["intellishop", "serve", name]
-    webserver = services["dagster-webserver"]["command"]
-    assert webserver[0] == "dagster-webserver" and "workspace.yaml" in webserver
-    assert webserver[webserver.index("--host") + 1] == "0.0.0.0"
-    assert services["dagster-daemon"]["command"] == [
-        "dagster-daemon",
-        "run",
-        "--workspace",
-        "workspace.yaml",
-    ]
+    # Dagster's own commands start after `intellishop init` wrote the profile's dagster.yaml.
+    for name, program in (
+        ("dagster-webserver", "dagster-webserver --host 0.0.0.0 --port 3000"),
+        ("dagster-daemon", "dagster-daemon run"),
+    ):
+        shell, flag, script = services[name]["command"]
+        assert (shell, flag) == ("sh", "-c")
+        assert script.startswith("intellishop init && exec " + program)
+        assert "--workspace workspace.yaml" in script
     assert (ROOT / "workspace.yaml").is_file()
 
 
