@@ -12,6 +12,8 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from intellishop.privacy import apply_pending_erasures
+
 from ...project import dbt_project
 from ...resources import SettingsResource
 
@@ -52,6 +54,11 @@ def warehouse_models(
     run: runs do not pile up folders, and dbt's partial parse state carries over between runs.
     """
     config = settings.get()
+    # Staging is incremental: it no longer rebuilds from the (erased) raw zone, so erasures
+    # that found the warehouse busy are finished here, while this run holds it.
+    finished = apply_pending_erasures(config)
+    if finished:
+        context.log.info(f"finished pending GDPR erasures: {finished}")
     with _environment(config.dbt_env()):
         invocation = dbt.cli(
             ["build"], context=context, target_path=config.data_dir.resolve() / "dbt-target"
