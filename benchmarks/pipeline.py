@@ -212,6 +212,7 @@ def main() -> None:
     print(
         f"dbt run (models only), DuckDB:            {run:6.1f} s  {run / baseline:5.1f}x baseline"
     )
+    print(f"dbt build, incremental, nothing new:      {incremental:6.1f} s")
 
     if args.postgres_events:
         print_postgres(raw_dir, args.postgres_events, env)
