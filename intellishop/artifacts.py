@@ -30,6 +30,8 @@ import pyarrow.parquet as pq
 
 #: Published versions kept per tenant (older ones are deleted after a publish).
 KEEP_VERSIONS = 3
+#: Times a reader re-reads the pointer when the version it named was pruned meanwhile.
+LOAD_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -124,20 +126,27 @@ class LocalArtifactStore:
         self, tenant_id: str, previous: ArtifactVersion | None
     ) -> ArtifactVersion | None:
         pointer = self.root / tenant_id / "CURRENT"
-        try:
-            version = pointer.read_text().strip()
-        except FileNotFoundError:
-            return None
-        if previous is not None and previous.version == version:
-            return previous
-        version_dir = self.root / tenant_id / version
-        try:
-            manifest = json.loads((version_dir / "manifest.json").read_text())
-            tables = {
-                name: pq.read_table(version_dir / f"{name}.parquet") for name in manifest["tables"]
-            }
-        except FileNotFoundError:
-            # Pruned between reading the pointer and the files: keep serving what we had.
+        # A version can be pruned between reading the pointer and reading its files, when
+        # publishes follow each other quickly: the pointer then names a newer one, so read again.
+        for _attempt in range(LOAD_ATTEMPTS):
+            try:
+                version = pointer.read_text().strip()
+            except FileNotFoundError:
+                return None
+            if previous is not None and previous.version == version:
+                return previous
+            version_dir = self.root / tenant_id / version
+            try:
+                manifest = json.loads((version_dir / "manifest.json").read_text())
+                tables = {
+                    name: pq.read_table(version_dir / f"{name}.parquet")
+                    for name in manifest["tables"]
+                }
+            except OSError:
+                continue
+            break
+        else:
+            # Still moving after several tries: keep serving what we had.
             return previous
         return ArtifactVersion(
             tenant_id=tenant_id,
