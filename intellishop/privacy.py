@@ -596,9 +596,81 @@ def _save_pending(settings: Settings, request_id: str, person: Person) -> None:
     os.replace(tmp, directory / f"{request_id}.json")
 
 
+def _recent_dir(settings: Settings) -> Path:
+    return settings.data_dir / "audit" / "recent"
+
+
+def record_recent_erasure(settings: Settings, request_id: str, person: Person) -> None:
+    """Remember an erased person's ids until a pipeline run that started later has published.
+
+    A run already past reading the warehouse when the erasure happened holds frames with the
+    person in them; its publish step removes them with these ids (``strip_recent_erasures``).
+    Kept like the pending files: ids only, mode 0600, deleted once no run can need them.
+    """
+    directory = _recent_dir(settings)
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = directory / f".{request_id}.tmp"
+    tmp.write_text(
+        json.dumps(
+            {
+                "request_id": request_id,
+                "erased_at": time.time(),
+                "tenant_id": person.tenant_id,
+                "user_ids": sorted(person.user_ids),
+                "anonymous_ids": sorted(person.anonymous_ids),
+            }
+        )
+    )
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, directory / f"{request_id}.json")
+
+
+def strip_recent_erasures(
+    settings: Settings, tenant_id: str, tables: dict[str, pa.Table]
+) -> dict[str, pa.Table]:
+    """``tables`` without the rows of anyone erased recently from ``tenant_id``."""
+    import pyarrow.compute as pc
+
+    directory = _recent_dir(settings)
+    if not directory.exists():
+        return tables
+    for path in sorted(directory.glob("*.json")):
+        record = json.loads(path.read_text())
+        if record["tenant_id"] != tenant_id:
+            continue
+        person = Person(
+            tenant_id=tenant_id,
+            user_ids=frozenset(record["user_ids"]),
+            anonymous_ids=frozenset(record["anonymous_ids"]),
+        )
+        for name, table in tables.items():
+            mask = _matching_rows(table, person)
+            if mask is not None:
+                tables[name] = table.filter(pc.invert(mask))
+    return tables
+
+
+def forget_recent_erasures(settings: Settings, *, before: float) -> int:
+    """Delete the records of erasures done before ``before`` (epoch seconds); returns how many.
+
+    A run that started after an erasure read a warehouse without the person, so once such a
+    run has published, the ids are no longer needed.
+    """
+    directory = _recent_dir(settings)
+    if not directory.exists():
+        return 0
+    forgotten = 0
+    for path in sorted(directory.glob("*.json")):
+        if json.loads(path.read_text())["erased_at"] < before:
+            path.unlink(missing_ok=True)
+            forgotten += 1
+    return forgotten
+
+
 def _erase_downstream(
     settings: Settings, person: Person, request_id: str, report: ErasureReport, wait: float
 ) -> None:
+    record_recent_erasure(settings, request_id, person)
     if settings.profile is not Profile.LOCAL:
         report.warehouse_status = "skipped"
         return

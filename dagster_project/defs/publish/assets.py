@@ -4,13 +4,16 @@ Readers (the API, the dashboards) switch to the new version atomically; they nev
 warehouse, so they keep answering while the next run rebuilds it.
 """
 
+import time
 from datetime import timedelta
 
 import dagster as dg
 import polars as pl
 import pyarrow as pa
 
-from ...resources import ServingStoreResource, WarehouseResource
+from intellishop.privacy import forget_recent_erasures, strip_recent_erasures
+
+from ...resources import ServingStoreResource, SettingsResource, WarehouseResource
 
 #: Columns of each published table (docs/contracts.md); tenant_id is implied by the tenant.
 PUBLISHED_COLUMNS: dict[str, list[str]] = {
@@ -139,6 +142,7 @@ def serving_artifacts(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,
     serving_store: ServingStoreResource,
+    settings: SettingsResource,
     trending: pl.DataFrame,
     popular: pl.DataFrame,
     user_recommendations: pl.DataFrame,
@@ -156,8 +160,11 @@ def serving_artifacts(
     )
     store = serving_store.store()
     versions: dict[str, str] = {}
+    config = settings.get()
+    run_started = context.instance.get_run_stats(context.run.run_id).start_time or time.time()
     for tenant_id in tenants:
-        published = tenant_tables(tables, tenant_id)
+        # People erased while this run was under way may still be in its frames.
+        published = strip_recent_erasures(config, tenant_id, tenant_tables(tables, tenant_id))
         versions[tenant_id] = store.publish(
             tenant_id, published, metadata={"dagster_run_id": context.run.run_id}
         )
@@ -165,6 +172,7 @@ def serving_artifacts(
             f"published {tenant_id} version {versions[tenant_id]}: "
             + ", ".join(f"{name} {table.num_rows}" for name, table in published.items())
         )
+    forget_recent_erasures(config, before=run_started)
     return dg.MaterializeResult(
         metadata={"tenants": len(versions), "versions": dg.MetadataValue.json(versions)}
     )
