@@ -6,15 +6,27 @@ otherwise), or ``uvicorn serving.app:create_app --factory --host 127.0.0.1``.
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
 
 from intellishop.artifacts import LocalArtifactStore, ServingStore
 from intellishop.settings import Settings, get_settings
 from intellishop.tenants import TenantRegistry
 
+from .analytics import TableNotPublishedError
 from .catalog import PublishedCatalog
 from .deps import CachedTenantLookup
-from .routes import health, recommendations, trending
+from .routes import (
+    cohorts,
+    customers,
+    daily_metrics,
+    funnel,
+    health,
+    product_performance,
+    recommendations,
+    segments,
+    trending,
+)
 
 #: How often each tenant's ``CURRENT`` pointer is re-read: a publish is live within this time.
 ARTIFACT_REFRESH_SECONDS = 1.0
@@ -38,7 +50,8 @@ def create_app(
     app = FastAPI(
         title="IntelliShop API",
         version="1",
-        summary="Recommendations and trending products, from the pipeline's published artifacts.",
+        summary="Recommendations, trending products and shop analytics, from the pipeline's "
+        "published artifacts.",
     )
     app.state.settings = settings
     app.state.catalog = PublishedCatalog(
@@ -53,4 +66,25 @@ def create_app(
     app.include_router(health.router)
     app.include_router(recommendations.router)
     app.include_router(trending.router)
+    app.include_router(daily_metrics.router)
+    app.include_router(funnel.router)
+    app.include_router(product_performance.router)
+    app.include_router(cohorts.router)
+    app.include_router(customers.router)
+    app.include_router(segments.router)
+    app.add_exception_handler(TableNotPublishedError, _table_not_published)
     return app
+
+
+async def _table_not_published(request: Request, exc: Exception) -> JSONResponse:
+    """A version published before a table existed: the same 503 as nothing published."""
+    assert isinstance(exc, TableNotPublishedError)
+    return JSONResponse(
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        content={
+            "detail": f"no {exc.table} table published yet for tenant {exc.tenant_id!r} "
+            f"(version {exc.version}): run the pipeline (`intellishop pipeline run`, or "
+            "`make demo`)"
+        },
+        headers={"Retry-After": "60"},
+    )

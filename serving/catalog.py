@@ -5,6 +5,7 @@ warehouse, so it keeps answering while a pipeline run holds the DuckDB file. For
 current version the tables are indexed once (user -> slice of the recommendations table,
 category -> trending rows, product_id -> product details); a request then copies at most ``n``
 rows. While a new version is being indexed, other requests keep using the previous one.
+The analytics marts of the same version are indexed alongside (``serving.analytics``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from intellishop.artifacts import ArtifactVersion, ServingStore
+
+from .analytics import AnalyticsIndex
 
 #: ``algorithm`` of an answer for a user without published recommendations.
 COLD_START_TRENDING = "cold_start_trending"
@@ -121,6 +124,8 @@ class VersionIndex:
                 for category, pairs in by_category.items()
             }
         self._popular = _RankedRows(tables.get("popular"), [("rank", "ascending")])
+        #: The analytics marts of the same version (daily metrics, funnel, customers, ...).
+        self.analytics = AnalyticsIndex(artifact)
 
     def knows_user(self, user_id: str) -> bool:
         return user_id in self._recs_by_user

@@ -6,13 +6,18 @@ Use the ``Annotated`` aliases (``CurrentTenant``, ``PublishedIndex``, ...) in ro
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi import Depends, Header, HTTPException, Query, Request, status
+from fastapi.exceptions import RequestValidationError
 
 from intellishop.settings import Settings
 from intellishop.tenants import CachedTenantAuthenticator, Tenant, api_key_from_headers
 
+from .analytics import AnalyticsIndex
 from .catalog import PublishedCatalog, VersionIndex
 
 #: The one cached authenticator of every service (see :mod:`intellishop.tenants`), kept under its
@@ -80,3 +85,68 @@ def published_index(tenant: CurrentTenant, catalog: CatalogDep) -> VersionIndex:
 
 
 PublishedIndex = Annotated[VersionIndex, Depends(published_index)]
+
+
+@dataclass(frozen=True, slots=True)
+class DateRange:
+    """Inclusive calendar days in the tenant's time zone; None is open-ended."""
+
+    start: date | None
+    end: date | None
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _query_error(field: str, message: str, value: str | None) -> RequestValidationError:
+    """A 422 shaped like FastAPI's own (``detail[0].loc == ["query", field]``)."""
+    return RequestValidationError(
+        [{"type": "value_error", "loc": ("query", field), "msg": message, "input": value}]
+    )
+
+
+def _parse_day(field: str, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        if not _ISO_DATE.fullmatch(value):
+            raise ValueError(value)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _query_error(
+            field, f"{field} must be a calendar date as YYYY-MM-DD, got {value!r}", value
+        ) from None
+
+
+def date_range(
+    start: Annotated[
+        str | None,
+        Query(
+            description="First day, YYYY-MM-DD (default: the first published day).",
+            examples=["2026-01-01"],
+            json_schema_extra={"format": "date"},
+        ),
+    ] = None,
+    end: Annotated[
+        str | None,
+        Query(
+            description="Last day, inclusive, YYYY-MM-DD (default: the last published day).",
+            examples=["2026-01-31"],
+            json_schema_extra={"format": "date"},
+        ),
+    ] = None,
+) -> DateRange:
+    first, last = _parse_day("start", start), _parse_day("end", end)
+    if first is not None and last is not None and first > last:
+        raise _query_error("start", f"start ({first}) is after end ({last})", start)
+    return DateRange(first, last)
+
+
+DateRangeQuery = Annotated[DateRange, Depends(date_range)]
+
+
+def published_analytics(index: PublishedIndex) -> AnalyticsIndex:
+    return index.analytics
+
+
+PublishedAnalytics = Annotated[AnalyticsIndex, Depends(published_analytics)]

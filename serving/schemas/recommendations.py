@@ -1,4 +1,4 @@
-"""Response bodies of the API (the OpenAPI schema at /docs is generated from these)."""
+"""Bodies of the recommendation and trending answers."""
 
 from __future__ import annotations
 
