@@ -247,3 +247,334 @@ def latest_day(daily: pl.DataFrame, shop: Shop, now: datetime | None = None) -> 
 
 def _count(value: float | None) -> str:
     return MISSING if value is None else f"{round(value):,}"
+
+
+# --- Merchant pages: funnel, customers, products --------------------------------------------
+
+#: The purchase funnel's steps, in order, with the published visit count of each.
+FUNNEL_STEPS = (
+    ("Product Viewed", "viewed_sessions"),
+    ("Product Added", "added_sessions"),
+    ("Checkout Started", "checkout_sessions"),
+    ("Order Completed", "ordered_sessions"),
+)
+
+_SCHEMAS: dict[str, dict[str, type[pl.DataType]]] = {
+    "funnel_daily": {
+        "metric_date": pl.Date,
+        "device_type": pl.String,
+        "traffic_source": pl.String,
+        "country": pl.String,
+        "sessions": pl.Int64,
+        "viewed_sessions": pl.Int64,
+        "added_sessions": pl.Int64,
+        "checkout_sessions": pl.Int64,
+        "ordered_sessions": pl.Int64,
+    },
+    "geo_daily": {
+        "metric_date": pl.Date,
+        "country": pl.String,
+        "sessions": pl.Int64,
+        "visitors": pl.Int64,
+        "orders": pl.Int64,
+        "net_revenue": pl.Float64,
+    },
+    "customers": {
+        "customer_id": pl.String,
+        "orders": pl.Int64,
+        "net_revenue": pl.Float64,
+        "recency_days": pl.Int64,
+        "rfm_segment": pl.String,
+    },
+    "cohort_retention": {
+        "cohort_grain": pl.String,
+        "cohort_start": pl.Date,
+        "period_number": pl.Int64,
+        "cohort_customers": pl.Int64,
+        "active_customers": pl.Int64,
+        "customer_retention": pl.Float64,
+        "net_revenue": pl.Float64,
+    },
+    "product_performance": {
+        "product_id": pl.String,
+        "name": pl.String,
+        "category": pl.String,
+        "views": pl.Int64,
+        "add_to_cart_rate": pl.Float64,
+        "units_sold": pl.Int64,
+        "revenue": pl.Float64,
+        "return_rate": pl.Float64,
+    },
+}
+
+#: RFM segments from best to worst (the ``customers`` mart's names); others sort last.
+RFM_SEGMENT_ORDER = (
+    "Champions",
+    "Loyal",
+    "Potential Loyalists",
+    "New",
+    "Promising",
+    "Can't Lose Them",
+    "At Risk",
+    "Hibernating",
+    "Lost",
+)
+
+
+def published_table(tenant_id: str, version: str, name: str) -> pl.DataFrame:
+    """One of the marts published as they are, in the columns the pages read.
+
+    A table that was not published (an older publish, a shop without that data) comes back
+    empty with the same columns, so a page only has to check ``is_empty()``.
+    """
+    if name not in _SCHEMAS:
+        raise ValueError(f"not a published mart the dashboards read: {name}")
+    return _published_table(_artifacts_dir(), tenant_id, version, name)
+
+
+@st.cache_data(ttl=VERSION_CACHE_TTL_SECONDS, show_spinner=False)
+def _published_table(artifacts_dir: str, tenant_id: str, version: str, name: str) -> pl.DataFrame:
+    schema = _SCHEMAS[name]
+    table = _table(artifacts_dir, tenant_id, version, name)
+    if table is None or table.is_empty() or not set(schema) <= set(table.columns):
+        return pl.DataFrame(schema=schema)
+    return table.select([pl.col(column).cast(dtype) for column, dtype in schema.items()])
+
+
+def funnel_daily(tenant_id: str, version: str) -> pl.DataFrame:
+    """Visits per tenant-local day, device, traffic source and country reaching each step."""
+    return published_table(tenant_id, version, "funnel_daily")
+
+
+def geo_daily(tenant_id: str, version: str) -> pl.DataFrame:
+    """Visits, visitors, orders and net revenue per tenant-local day and ISO-2 country."""
+    return published_table(tenant_id, version, "geo_daily")
+
+
+def customers(tenant_id: str, version: str) -> pl.DataFrame:
+    """Buying customers with orders, net revenue, recency in days and RFM segment."""
+    return published_table(tenant_id, version, "customers")
+
+
+def cohort_retention(tenant_id: str, version: str) -> pl.DataFrame:
+    """Acquisition cohorts (month and week) x periods since, with retention and revenue."""
+    return published_table(tenant_id, version, "cohort_retention")
+
+
+def product_performance(tenant_id: str, version: str) -> pl.DataFrame:
+    """Each product's views, add-to-cart rate, units sold, revenue and return rate (all time)."""
+    return published_table(tenant_id, version, "product_performance")
+
+
+def date_span(days: pl.Series) -> tuple[date, date] | None:
+    """(first, last) of a column of days, or None when it has none."""
+    first, last = days.min(), days.max()
+    if not isinstance(first, date) or not isinstance(last, date):
+        return None
+    return first, last
+
+
+def default_date_range(days: pl.Series, length: int = 30) -> tuple[date, date] | None:
+    """The last ``length`` days that end on the latest published day, or None without days.
+
+    The range ends on the latest day with data rather than today, so a shop whose traffic
+    stopped still sees its last month instead of an empty chart.
+    """
+    span = date_span(days)
+    if span is None:
+        return None
+    first, last = span
+    start = date.fromordinal(max(first.toordinal(), last.toordinal() - (length - 1)))
+    return start, last
+
+
+def funnel_filter_options(funnel: pl.DataFrame) -> dict[str, list[str]]:
+    """The devices, traffic sources and countries that occur, each sorted, for the filters."""
+    return {
+        column: sorted(funnel[column].unique().drop_nulls().to_list())
+        for column in ("device_type", "traffic_source", "country")
+    }
+
+
+def funnel_steps(
+    funnel: pl.DataFrame,
+    start: date,
+    end: date,
+    *,
+    devices: list[str] | None = None,
+    sources: list[str] | None = None,
+    countries: list[str] | None = None,
+) -> tuple[int, pl.DataFrame]:
+    """(all visits, one row per funnel step) over ``start``..``end`` (inclusive) and the filters.
+
+    An empty or None filter means all values. Visit counts are summed over the selected rows
+    first and divided afterwards: a day's or a country's rate never counts more than its
+    visits do. Each step row has ``visits``, ``step_conversion`` (of the step before; of all
+    visits for the first step), ``drop_off`` (visits lost since the step before) and
+    ``overall_conversion`` (of the visits that viewed a product). A rate over zero visits is
+    None, not zero.
+    """
+    selected = funnel.filter(pl.col("metric_date").is_between(start, end))
+    for column, values in (
+        ("device_type", devices),
+        ("traffic_source", sources),
+        ("country", countries),
+    ):
+        if values:
+            selected = selected.filter(pl.col(column).is_in(values))
+    sessions = int(selected["sessions"].sum())
+    counts = [int(selected[column].sum()) for _, column in FUNNEL_STEPS]
+    previous = [sessions, *counts[:-1]]
+    first = counts[0]
+    steps = pl.DataFrame(
+        {
+            "step": [label for label, _ in FUNNEL_STEPS],
+            "visits": counts,
+            "step_conversion": [
+                count / before if before else None
+                for count, before in zip(counts, previous, strict=True)
+            ],
+            "drop_off": [before - count for count, before in zip(counts, previous, strict=True)],
+            "overall_conversion": [count / first if first else None for count in counts],
+        },
+        schema={
+            "step": pl.String,
+            "visits": pl.Int64,
+            "step_conversion": pl.Float64,
+            "drop_off": pl.Int64,
+            "overall_conversion": pl.Float64,
+        },
+    )
+    return sessions, steps
+
+
+def segment_summary(customers: pl.DataFrame) -> pl.DataFrame:
+    """Per RFM segment, best first: customers, their share, net revenue and its share, and
+    the average orders, net revenue and recency (days) of a customer in it."""
+    total_customers = customers.height
+    total_revenue = float(customers["net_revenue"].sum()) if total_customers else 0.0
+    order = {name: index for index, name in enumerate(RFM_SEGMENT_ORDER)}
+    summary = (
+        customers.group_by("rfm_segment")
+        .agg(
+            pl.len().cast(pl.Int64).alias("customers"),
+            pl.col("net_revenue").sum().alias("net_revenue"),
+            pl.col("orders").mean().alias("avg_orders"),
+            pl.col("net_revenue").mean().alias("avg_net_revenue"),
+            pl.col("recency_days").mean().alias("avg_recency_days"),
+        )
+        .rename({"rfm_segment": "segment"})
+        .with_columns(
+            (pl.col("customers") / total_customers).alias("customer_share"),
+            (
+                pl.col("net_revenue") / total_revenue if total_revenue else pl.lit(None, pl.Float64)
+            ).alias("revenue_share"),
+            pl.col("segment")
+            .replace_strict(order, default=len(order), return_dtype=pl.Int64)
+            .alias("_order"),
+        )
+        .sort("_order", "segment")
+    )
+    return summary.select(
+        "segment",
+        "customers",
+        "customer_share",
+        "net_revenue",
+        "revenue_share",
+        "avg_orders",
+        "avg_net_revenue",
+        "avg_recency_days",
+    )
+
+
+@dataclass(frozen=True)
+class RetentionGrid:
+    """Cohort retention laid out for a heatmap: one row per cohort, one column per period.
+
+    ``retention[i][p]`` is the share (0..1) of cohort ``i`` ordering in period ``p``; a period
+    the cohort has not reached yet is None, while a reached period without orders is 0.
+    """
+
+    grain: str
+    cohorts: list[date]
+    sizes: list[int]
+    periods: list[int]
+    retention: list[list[float | None]]
+
+
+def retention_grid(cohorts: pl.DataFrame, grain: str) -> RetentionGrid:
+    """The ``grain`` ("month" or "week") cohorts, oldest first, as a dense grid.
+
+    The mart has a row only for periods in which someone ordered again. The latest period
+    with any order is taken as the current one: periods up to it are filled with 0, later
+    ones stay empty (None), so a young cohort does not look like it lost everyone.
+    """
+    rows = cohorts.filter(pl.col("cohort_grain") == grain).sort("cohort_start", "period_number")
+    if rows.is_empty():
+        return RetentionGrid(grain, [], [], [], [])
+
+    def index(day: date) -> int:  # months or weeks since year 1 (whose 1 January is a Monday)
+        return day.year * 12 + day.month - 1 if grain == "month" else (day.toordinal() - 1) // 7
+
+    starts: list[date] = rows["cohort_start"].unique().sort().to_list()
+    current = max(
+        index(start) + period
+        for start, period in zip(rows["cohort_start"], rows["period_number"], strict=True)
+    )
+    periods = list(range(current - index(starts[0]) + 1))
+    found = {
+        (row["cohort_start"], row["period_number"]): row["customer_retention"]
+        for row in rows.iter_rows(named=True)
+    }
+    sizes = {row["cohort_start"]: row["cohort_customers"] for row in rows.iter_rows(named=True)}
+    grid = [
+        [
+            found.get((start, period), 0.0) if period <= current - index(start) else None
+            for period in periods
+        ]
+        for start in starts
+    ]
+    return RetentionGrid(grain, starts, [int(sizes[start]) for start in starts], periods, grid)
+
+
+def top_products(performance: pl.DataFrame, n: int = 50) -> pl.DataFrame:
+    """The ``n`` products with the most revenue (ties by units, then id): product, category,
+    revenue, views, add-to-cart rate, units sold and return rate."""
+    return (
+        performance.sort(
+            ["revenue", "units_sold", "product_id"],
+            descending=[True, True, False],
+            nulls_last=True,
+        )
+        .head(n)
+        .select(
+            pl.coalesce("name", "product_id").alias("product"),
+            "category",
+            "revenue",
+            "views",
+            "add_to_cart_rate",
+            "units_sold",
+            "return_rate",
+        )
+    )
+
+
+def revenue_by_country(
+    geo: pl.DataFrame, start: date | None = None, end: date | None = None
+) -> pl.DataFrame:
+    """Net revenue, orders and visits per country over the days given (all by default),
+    most revenue first; ``country`` is the published ISO-2 code (or ``unknown``)."""
+    selected = geo
+    if start is not None:
+        selected = selected.filter(pl.col("metric_date") >= start)
+    if end is not None:
+        selected = selected.filter(pl.col("metric_date") <= end)
+    return (
+        selected.group_by("country")
+        .agg(
+            pl.col("net_revenue").sum(),
+            pl.col("orders").sum(),
+            pl.col("sessions").sum(),
+        )
+        .sort(["net_revenue", "country"], descending=[True, False])
+    )

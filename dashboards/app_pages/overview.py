@@ -7,34 +7,11 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from dashboards import queries
-
-EMPTY_STATE = (
-    "**Nothing published yet.** The dashboards show what the pipeline publishes. "
-    "Run `make demo` for a demo shop with simulated traffic, or send events to the collector "
-    "and run `intellishop pipeline run`, then reload this page."
-)
+from dashboards.sidebar import select_shop
 
 st.title("Overview")  # no emoji: headless browsers without an emoji font show a box
 
-shops = queries.published_shops()
-if not shops:
-    st.info(EMPTY_STATE)
-    st.stop()
-
-by_id = {shop.tenant_id: shop for shop in shops}
-tenant_id = st.sidebar.selectbox(
-    "Shop",
-    list(by_id),
-    format_func=lambda tid: f"{by_id[tid].name} ({tid})",
-    key="tenant_id",
-)
-shop = by_id[tenant_id]
-published = queries.current_version(shop.tenant_id)
-if published is None:  # unpublished between listing and now
-    st.info(EMPTY_STATE)
-    st.stop()
-version, published_at = published
-st.sidebar.caption(f"Data published {published_at[:16].replace('T', ' ')} UTC · version {version}")
+shop, version = select_shop()
 
 daily = queries.daily_metrics(shop.tenant_id, version)
 summary = queries.latest_day(daily, shop)

@@ -1,0 +1,133 @@
+"""Funnel: how many visits reach each purchase step, and where they drop off.
+
+Visit counts are summed over the selected days, devices, sources and countries before any rate
+is worked out (``queries.funnel_steps``): averaging the published per-row rates would weigh a
+quiet day like a busy one.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from dashboards import queries
+from dashboards.sidebar import select_shop
+
+st.title("Funnel")
+
+shop, version = select_shop()
+funnel = queries.funnel_daily(shop.tenant_id, version)
+default_range = queries.default_date_range(funnel["metric_date"])
+if default_range is None:
+    st.info(
+        "No funnel published for this shop yet: it appears after a pipeline run that sees "
+        "visits (`intellishop pipeline run`)."
+    )
+    st.stop()
+
+first_day, last_day = queries.date_span(funnel["metric_date"]) or default_range
+options = queries.funnel_filter_options(funnel)
+dates_column, device_column, source_column, country_column = st.columns([2, 1, 1, 1])
+picked = dates_column.date_input(
+    f"Days ({shop.timezone})",
+    value=default_range,
+    min_value=first_day,
+    max_value=last_day,
+    help="The last 30 days with data by default.",
+)
+devices = device_column.multiselect("Device", options["device_type"], placeholder="All")
+sources = source_column.multiselect("Traffic source", options["traffic_source"], placeholder="All")
+countries = country_column.multiselect("Country", options["country"], placeholder="All")
+
+if isinstance(picked, tuple) and len(picked) == 2:
+    start, end = picked
+else:  # the first day of a range is picked, the second not yet
+    st.caption("Pick the last day of the range.")
+    st.stop()
+
+sessions, steps = queries.funnel_steps(
+    funnel, start, end, devices=devices, sources=sources, countries=countries
+)
+if sessions == 0:
+    st.info("No visits match these days and filters.")
+    st.stop()
+
+ordered = int(steps["visits"][-1])
+viewed = int(steps["visits"][0])
+kpis = st.columns(3)
+kpis[0].metric("Visits", f"{sessions:,}", border=True, help="All visits in the selection.")
+kpis[1].metric(
+    "Visits with an order",
+    f"{ordered:,}",
+    border=True,
+    help="Visits that reached Order Completed.",
+)
+kpis[2].metric(
+    "Visit conversion",
+    f"{ordered / sessions:.2%}",
+    border=True,
+    help="Visits with an order per visit.",
+)
+
+visits = steps["visits"].to_list()
+step_text = [
+    f"{count:,} visits · {rate:.1%} of {'all visits' if index == 0 else 'the step before'}"
+    if rate is not None
+    else f"{count:,} visits"
+    for index, (count, rate) in enumerate(
+        zip(visits, steps["step_conversion"].to_list(), strict=True)
+    )
+]
+figure = go.Figure(
+    go.Funnel(
+        y=steps["step"].to_list(),
+        x=visits,
+        text=step_text,
+        textinfo="text",
+        # Inside a wide bar, beside a narrow one: the text must fit either way.
+        textposition=["inside" if v >= 0.5 * max(visits) else "outside" for v in visits],
+        hovertemplate="%{y}: %{x:,} visits<br>%{percentInitial:.1%} of product viewers"
+        "<extra></extra>",
+        marker={"color": ["#1f77b4", "#4a90c2", "#76a9d0", "#2ca02c"]},
+        connector={"fillcolor": "#e8eef5"},
+    )
+)
+figure.update_layout(
+    title=f"Visits reaching each step, {start:%d %b %Y} to {end:%d %b %Y}",
+    margin={"t": 60, "b": 20, "l": 140},
+    height=380,
+)
+st.plotly_chart(figure, width="stretch")
+
+st.dataframe(
+    steps.with_columns(
+        (pl.col("step_conversion") * 100).round(1),
+        (pl.col("overall_conversion") * 100).round(1),
+    ),
+    hide_index=True,
+    column_config={
+        "step": "Step",
+        "visits": st.column_config.NumberColumn("Visits", format="localized"),
+        "step_conversion": st.column_config.NumberColumn(
+            "Step conversion",
+            format="%.1f%%",
+            help="Visits reaching this step per visit reaching the step before "
+            "(per visit for the first step).",
+        ),
+        "drop_off": st.column_config.NumberColumn(
+            "Drop-off (visits)",
+            format="localized",
+            help="Visits that reached the step before but not this one.",
+        ),
+        "overall_conversion": st.column_config.NumberColumn(
+            "Of product viewers",
+            format="%.1f%%",
+            help="Visits reaching this step per visit that viewed a product.",
+        ),
+    },
+)
+st.caption(
+    f"{viewed:,} of {sessions:,} visits viewed a product. A visit counts at every step it "
+    "reached; days are counted in the shop's time zone."
+)

@@ -1,0 +1,179 @@
+"""The funnel, customers and products pages run by Streamlit's AppTest on published artifacts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from intellishop.artifacts import LocalArtifactStore
+from intellishop.settings import Settings
+from intellishop.tenants import TenantRegistry
+
+from .test_overview import daily
+
+APP = Path(__file__).resolve().parents[2] / "dashboards" / "streamlit_app.py"
+PAGES = ("app_pages/funnel.py", "app_pages/customers.py", "app_pages/products.py")
+
+
+def merchant_tables() -> dict[str, pa.Table]:
+    return {
+        "daily_metrics": daily([(date(2025, 3, 2), 100.0, 2, 40, 30)]),
+        "funnel_daily": pa.table(
+            {
+                "metric_date": [date(2025, 3, 1), date(2025, 3, 2)],
+                "device_type": ["desktop", "mobile"],
+                "traffic_source": ["google", "(direct)"],
+                "country": ["US", "DE"],
+                "sessions": [100, 300],
+                "viewed_sessions": [80, 120],
+                "added_sessions": [20, 30],
+                "checkout_sessions": [10, 15],
+                "ordered_sessions": [5, 3],
+            }
+        ),
+        "geo_daily": pa.table(
+            {
+                "metric_date": [date(2025, 3, 1), date(2025, 3, 2)],
+                "country": ["US", "DE"],
+                "sessions": [100, 300],
+                "visitors": [90, 250],
+                "orders": [5, 3],
+                "net_revenue": [250.0, 120.5],
+            }
+        ),
+        "customers": pa.table(
+            {
+                "customer_id": ["c1", "c2", "c3"],
+                "user_id": ["u1", None, "u3"],
+                "orders": [3, 1, 1],
+                "net_revenue": [300.0, 20.0, 50.5],
+                "first_order_at": [datetime(2025, 1, 5)] * 3,
+                "last_order_at": [datetime(2025, 3, 1)] * 3,
+                "recency_days": [1, 40, 2],
+                "recency_score": [5, 1, 4],
+                "frequency_score": [5, 1, 2],
+                "monetary_score": [5, 1, 3],
+                "rfm_code": ["555", "111", "423"],
+                "rfm_segment": ["Champions", "Lost", "New"],
+            }
+        ),
+        "cohort_retention": pa.table(
+            {
+                "cohort_grain": ["month", "month", "week"],
+                "cohort_start": [date(2025, 1, 1), date(2025, 1, 1), date(2024, 12, 30)],
+                "period_number": [0, 2, 0],
+                "cohort_customers": [3, 3, 3],
+                "active_customers": [3, 1, 3],
+                "customer_retention": [1.0, 1 / 3, 1.0],
+                "net_revenue": [370.5, 100.0, 370.5],
+            }
+        ),
+        "product_performance": pa.table(
+            {
+                "product_id": ["p1", "p2"],
+                "name": ["Lantern", "Kettle"],
+                "category": ["camping", "kitchen"],
+                "views": [50, 20],
+                "viewers": [40, 15],
+                "cart_adds": [5, 4],
+                "add_to_cart_rate": [0.1, 0.2],
+                "orders": [3, 2],
+                "buyers": [3, 2],
+                "units_sold": [3, 2],
+                "revenue": [75.0, 80.0],
+                "units_refunded": [0, 1],
+                "return_rate": [0.0, 0.5],
+            }
+        ),
+    }
+
+
+@pytest.fixture
+def published(settings: Settings) -> Settings:
+    registry = TenantRegistry(settings.tenants_db_path)
+    registry.create("Acme Outdoor", tenant_id="acme", timezone="America/New_York")
+    registry.create("Berlin Books", tenant_id="books", timezone="Europe/Berlin", currency="EUR")
+    store = LocalArtifactStore(settings.artifacts_dir)
+    store.publish("acme", merchant_tables())
+    # An older publish: only the daily metrics, none of the marts the pages read.
+    store.publish("books", {"daily_metrics": daily([(date(2025, 3, 3), 80.0, 4, 50, 40)])})
+    return settings
+
+
+def run(page: str, shop: str | None = None) -> AppTest:
+    app = AppTest.from_file(str(APP), default_timeout=30)
+    app.run()
+    if shop is not None:
+        app.sidebar.selectbox[0].select(shop).run()
+    app.switch_page(page).run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_nothing_published_shows_the_empty_state(data_dir: Path, page: str) -> None:
+    app = run(page)
+    assert "make demo" in app.info[0].value
+    assert not app.get("plotly_chart")
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_shop_without_the_marts_gets_info_not_an_exception(
+    published: Settings, page: str
+) -> None:
+    app = run(page, shop="books")
+    assert app.sidebar.selectbox[0].value == "books"  # the shop chosen on the overview
+    assert app.info
+    assert not app.get("plotly_chart")
+
+
+def test_funnel_page(published: Settings) -> None:
+    app = run("app_pages/funnel.py")
+    assert app.title[0].value == "Funnel"
+    assert app.date_input[0].value == (date(2025, 3, 1), date(2025, 3, 2))
+    assert {m.label: m.value for m in app.metric} == {
+        "Visits": "400",
+        "Visits with an order": "8",
+        "Visit conversion": "2.00%",
+    }
+    table = app.dataframe[0].value
+    assert list(table["visits"]) == [200, 50, 25, 8]
+    assert list(table["step_conversion"]) == [50.0, 25.0, 50.0, 32.0]
+    assert len(app.get("plotly_chart")) == 1
+
+    app.multiselect[0].select("mobile").run()  # device
+    assert not app.exception
+    assert {m.label: m.value for m in app.metric}["Visits"] == "300"
+    assert list(app.dataframe[0].value["visits"]) == [120, 30, 15, 3]
+
+    app.multiselect[2].select("US").run()  # no mobile visit from the US
+    assert not app.exception
+    assert "No visits match" in app.info[0].value
+
+
+def test_customers_page(published: Settings) -> None:
+    app = run("app_pages/customers.py")
+    assert app.title[0].value == "Customers"
+    table = app.dataframe[0].value
+    assert list(table["segment"]) == ["Champions", "New", "Lost"]
+    assert list(table["customers"]) == [1, 1, 1]
+    assert list(table["avg_net_revenue"]) == [300.0, 50.5, 20.0]
+    charts = app.get("plotly_chart")
+    assert len(charts) == 2
+    assert "Segment sizes and their revenue" in charts[0].proto.spec
+    assert "month's new customers" in charts[1].proto.spec
+
+
+def test_products_page(published: Settings) -> None:
+    app = run("app_pages/products.py")
+    assert app.title[0].value == "Products"
+    table = app.dataframe[0].value
+    assert list(table["product"]) == ["Kettle", "Lantern"]
+    assert list(table["return_rate"]) == [50.0, 0.0]
+    charts = app.get("plotly_chart")
+    assert len(charts) == 1
+    assert "Net revenue by country" in charts[0].proto.spec
