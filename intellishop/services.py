@@ -64,7 +64,18 @@ def services(settings: Settings) -> dict[str, Service]:
     host = settings.host
     python = sys.executable
     bin_dir = Path(python).parent
-    uvicorn = [python, "-m", "uvicorn", "--host", host, "--no-access-log", "--factory"]
+    # Our own JSON access log, and our own X-Forwarded-For rule (only from
+    # INTELLISHOP_TRUSTED_PROXIES): uvicorn's would believe any local peer's header.
+    uvicorn = [
+        python,
+        "-m",
+        "uvicorn",
+        "--host",
+        host,
+        "--no-access-log",
+        "--no-proxy-headers",
+        "--factory",
+    ]
     return {
         "collector": Service(
             "collector",
