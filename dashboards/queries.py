@@ -205,8 +205,13 @@ def latest_day(daily: pl.DataFrame, shop: Shop, now: datetime | None = None) -> 
     previous_day = date.fromordinal(day.toordinal() - 1)
     previous = rows.get(previous_day)
     today = (now or datetime.now(ZoneInfo(shop.timezone))).astimezone(ZoneInfo(shop.timezone))
+    is_today = day == today.date()
 
-    def change(name: str) -> str | None:
+    def change(name: str, *, additive: bool = False) -> str | None:
+        # A day still under way against a whole one would always look like a fall: totals
+        # (revenue, orders, visits) get no change then; ratios compare fairly.
+        if additive and is_today:
+            return None
         if previous is None or previous[name] in (None, 0) or latest[name] is None:
             return None
         return f"{(latest[name] - previous[name]) / previous[name]:+.1%}"
@@ -219,17 +224,27 @@ def latest_day(daily: pl.DataFrame, shop: Shop, now: datetime | None = None) -> 
         Kpi(
             "Revenue",
             format_money(latest["revenue"], shop.currency),
-            change("revenue"),
+            change("revenue", additive=True),
             f"Revenue of the day's completed orders, in {shop.currency}.",
         ),
-        Kpi("Orders", _count(latest["orders"]), change("orders"), "Completed orders."),
+        Kpi(
+            "Orders",
+            _count(latest["orders"]),
+            change("orders", additive=True),
+            "Completed orders.",
+        ),
         Kpi(
             "Average order value",
             format_money(latest["aov"], shop.currency),
             change("aov"),
             "Revenue per order.",
         ),
-        Kpi("Sessions", _count(latest["sessions"]), change("sessions"), "Visits to the shop."),
+        Kpi(
+            "Sessions",
+            _count(latest["sessions"]),
+            change("sessions", additive=True),
+            "Visits to the shop.",
+        ),
         Kpi(
             "Conversion rate",
             MISSING if conversion is None else f"{conversion:.2%}",
@@ -240,7 +255,7 @@ def latest_day(daily: pl.DataFrame, shop: Shop, now: datetime | None = None) -> 
     return DaySummary(
         day=day,
         previous_day=previous_day if previous is not None else None,
-        is_today=day == today.date(),
+        is_today=is_today,
         kpis=kpis,
     )
 

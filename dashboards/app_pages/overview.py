@@ -23,11 +23,15 @@ if summary is None:
 else:
     heading = f"{summary.day:%A %d %B %Y}" + (" (today so far)" if summary.is_today else "")
     st.subheader(heading)
-    compared = (
-        f"Changes are against {summary.previous_day:%A %d %B}. "
-        if summary.previous_day
-        else "No figures for the day before, so no changes are shown. "
-    )
+    if not summary.previous_day:
+        compared = "No figures for the day before, so no changes are shown. "
+    elif summary.is_today:
+        compared = (
+            f"The day is not over: average order value and conversion are compared with "
+            f"{summary.previous_day:%A %d %B}, totals are not. "
+        )
+    else:
+        compared = f"Changes are against {summary.previous_day:%A %d %B}. "
     st.caption(f"{compared}Days are counted in the shop's time zone, {shop.timezone}.")
     for column, kpi in zip(st.columns(len(summary.kpis)), summary.kpis, strict=True):
         column.metric(kpi.label, kpi.value, kpi.delta, help=kpi.help, border=True)

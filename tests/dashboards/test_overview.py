@@ -153,6 +153,22 @@ def test_latest_day_knows_today_in_the_shops_time_zone() -> None:
     assert latest_day(frame.clear(), shop) is None
 
 
+def test_a_day_under_way_shows_changes_of_ratios_only() -> None:
+    shop = Shop("t", "T", "USD", "UTC")
+    frame = pl.DataFrame(
+        daily([(date(2025, 3, 3), 100.0, 4, 100, 90), (date(2025, 3, 4), 30.0, 1, 20, 20)])
+    )
+    under_way = latest_day(frame, shop, now=datetime(2025, 3, 4, 9, tzinfo=ZoneInfo("UTC")))
+    assert under_way is not None and under_way.is_today
+    deltas = {kpi.label: kpi.delta for kpi in under_way.kpis}
+    assert deltas["Revenue"] is None and deltas["Orders"] is None and deltas["Sessions"] is None
+    assert deltas["Average order value"] == "+20.0%"  # 30/1 against 100/4
+    assert deltas["Conversion rate"] == "+1.00 pp"  # 1/20 against 4/100
+    finished = latest_day(frame, shop, now=datetime(2025, 3, 5, 9, tzinfo=ZoneInfo("UTC")))
+    assert finished is not None and not finished.is_today
+    assert {kpi.label: kpi.delta for kpi in finished.kpis}["Revenue"] == "-70.0%"
+
+
 def test_money_formats() -> None:
     assert format_money(1234.5, "USD") == "$1,234"
     assert format_money(999.994, "USD") == "$999.99"
