@@ -107,6 +107,19 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+async def _request_body(request: Request, limit: int, what: str) -> bytes | JSONResponse:
+    """The body, checked (content type, size, content encoding), or the answer refusing it."""
+    try:
+        check_content_type(request.headers.get("content-type"))
+        body = await _read_body(request, limit)
+        return decode_content(body, request.headers.get("content-encoding"), limit)
+    except BodyTooLargeError as exc:
+        record_rejected_request("too_large")
+        return _error(413, f"{what} is {exc.args[0]} bytes; the limit is {limit}")
+    except RequestError as exc:
+        return _request_error(exc)
+
+
 def _error(status_code: int, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"success": False, "detail": detail, **extra}, status_code=status_code)
 
@@ -160,16 +173,11 @@ async def batch(
     admission: AdmissionDep,
 ) -> JSONResponse:
     request.state.tenant_id = tenant.tenant_id
+    body = await _request_body(request, settings.max_batch_bytes, "batch")
+    if isinstance(body, JSONResponse):
+        return body
     try:
-        check_content_type(request.headers.get("content-type"))
-        body = await _read_body(request, settings.max_batch_bytes)
-        body = decode_content(
-            body, request.headers.get("content-encoding"), settings.max_batch_bytes
-        )
         envelope = decode_envelope(body)
-    except BodyTooLargeError as exc:
-        record_rejected_request("too_large")
-        return _error(413, f"batch is {exc.args[0]} bytes; the limit is {settings.max_batch_bytes}")
     except RequestError as exc:
         return _request_error(exc)
     received_at_us = time.time_ns() // 1000
@@ -225,17 +233,12 @@ async def _single(
     admission: AdmissionDep,
 ) -> JSONResponse:
     request.state.tenant_id = tenant.tenant_id
+    body = await _request_body(request, settings.max_event_bytes, "event")
+    if isinstance(body, JSONResponse):
+        return body
     try:
-        check_content_type(request.headers.get("content-type"))
-        body = await _read_body(request, settings.max_event_bytes)
-        body = decode_content(
-            body, request.headers.get("content-encoding"), settings.max_event_bytes
-        )
         # Segment's single-message endpoints imply the type: fill it in when absent.
         decoded = decode_object(body)
-    except BodyTooLargeError as exc:
-        record_rejected_request("too_large")
-        return _error(413, f"event is {exc.args[0]} bytes; the limit is {settings.max_event_bytes}")
     except RequestError as exc:
         return _request_error(exc)
     decoded.setdefault("type", message_type)
