@@ -8,6 +8,7 @@ See ``docs/imports.md`` for the formats and mappings.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -39,6 +40,21 @@ TenantOption = Annotated[str, typer.Option("--tenant", help="The shop's tenant i
 MappingOption = Annotated[
     Path | None,
     typer.Option("--mapping", exists=True, dir_okay=False, help="Column mapping, JSON or YAML."),
+]
+
+
+class CsvFlavour(StrEnum):
+    """The layouts an import understands (typer refuses anything else with a clear message)."""
+
+    GENERIC = "generic"
+    SHOPIFY = "shopify"
+
+
+FormatOption = Annotated[
+    CsvFlavour,
+    typer.Option(
+        "--format", help="generic (with a column mapping) or shopify (its export's columns)."
+    ),
 ]
 DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Check the file and report; write nothing.")
@@ -141,23 +157,11 @@ def import_orders(
     file: FileArgument,
     tenant: TenantOption,
     mapping: MappingOption = None,
-    file_format: Annotated[
-        str, typer.Option("--format", help="generic (one row per order line) or shopify.")
-    ] = "generic",
+    file_format: FormatOption = CsvFlavour.GENERIC,
     dry_run: DryRunOption = False,
 ) -> None:
     """Import order history: one row per order line, or Shopify's orders export."""
-    if file_format not in ("generic", "shopify"):
-        console.print("[red]error:[/red] --format is generic or shopify")
-        raise typer.Exit(2)
-    _run(
-        "orders",
-        file,
-        tenant,
-        mapping,
-        "shopify" if file_format == "shopify" else "generic",
-        dry_run,
-    )
+    _run("orders", file, tenant, mapping, file_format.value, dry_run)
 
 
 @imports_app.command("products")
@@ -176,20 +180,8 @@ def import_customers(
     file: FileArgument,
     tenant: TenantOption,
     mapping: MappingOption = None,
-    file_format: Annotated[
-        str, typer.Option("--format", help="generic or shopify (its customers export).")
-    ] = "generic",
+    file_format: FormatOption = CsvFlavour.GENERIC,
     dry_run: DryRunOption = False,
 ) -> None:
     """Import customers as identify calls (user id and traits: e-mail, names, phone)."""
-    if file_format not in ("generic", "shopify"):
-        console.print("[red]error:[/red] --format is generic or shopify")
-        raise typer.Exit(2)
-    _run(
-        "customers",
-        file,
-        tenant,
-        mapping,
-        "shopify" if file_format == "shopify" else "generic",
-        dry_run,
-    )
+    _run("customers", file, tenant, mapping, file_format.value, dry_run)
