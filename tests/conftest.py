@@ -1,14 +1,19 @@
-"""Fixtures shared by every test package: an isolated data directory and settings for it."""
+"""Fixtures shared by every test package: an isolated data directory and settings for it, and
+the real Redis and PostgreSQL servers (skipped when absent locally, failing when ``CI=true``)."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
+import redis
+from psycopg import sql
 
 from intellishop.settings import Settings, get_settings
 
@@ -55,3 +60,39 @@ def browser_type_launch_args() -> dict[str, Any]:
             "--disable-sync",
         ],
     }
+
+
+REDIS_URL = os.environ.get("INTELLISHOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+ADMIN_DSN = os.environ.get(
+    "INTELLISHOP_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _unreachable(what: str, error: Exception) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what} is unreachable in CI: {error}")
+    pytest.skip(f"{what} is unreachable: {error}")
+
+
+@pytest.fixture
+def redis_client() -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        _unreachable("Redis", error)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> Iterator[str]:
+    """A database of this test session's own (the raw zone creates it; dropped afterwards)."""
+    try:
+        psycopg.connect(ADMIN_DSN, connect_timeout=5).close()
+    except psycopg.OperationalError as error:
+        _unreachable("PostgreSQL", error)
+    name = f"intellishop_test_{uuid.uuid4().hex[:12]}"
+    yield psycopg.conninfo.make_conninfo(ADMIN_DSN, dbname=name)
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as con:
+        con.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))

@@ -7,7 +7,6 @@ these tests locally and fail them when ``CI=true``.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,31 +14,9 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
-from psycopg import sql
 
 from intellishop.settings import Settings, get_settings
-
-REDIS_URL = os.environ.get("INTELLISHOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-ADMIN_DSN = os.environ.get(
-    "INTELLISHOP_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-
-
-def _unreachable(what: str, error: Exception) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{what} is unreachable in CI: {error}")
-    pytest.skip(f"{what} is unreachable: {error}")
-
-
-@pytest.fixture
-def redis_client() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        _unreachable("Redis", error)
-    yield client
-    client.close()
+from tests.conftest import REDIS_URL
 
 
 @pytest.fixture
@@ -49,19 +26,6 @@ def stream(redis_client: redis.Redis) -> Iterator[str]:
     yield key
     for name in redis_client.scan_iter(match=f"{key}*"):
         redis_client.delete(name)
-
-
-@pytest.fixture(scope="session")
-def postgres_dsn() -> Iterator[str]:
-    """A database of this test session's own (the raw zone creates it; dropped afterwards)."""
-    try:
-        psycopg.connect(ADMIN_DSN, connect_timeout=5).close()
-    except psycopg.OperationalError as error:
-        _unreachable("PostgreSQL", error)
-    name = f"intellishop_test_{uuid.uuid4().hex[:12]}"
-    yield psycopg.conninfo.make_conninfo(ADMIN_DSN, dbname=name)
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as con:
-        con.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
 @pytest.fixture
