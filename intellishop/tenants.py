@@ -9,10 +9,11 @@ Every process that authenticates keys (collector workers, API workers) asks a
 revoked key or a disabled tenant stops working everywhere within that time, and a request costs no
 database read in between. A rotated key keeps working until its grace period ends.
 
-A key has a scope. ``full`` keys (the default) send events and read the API. ``write`` keys only
-send events: they are the ones to put in web pages (the browser SDK, ``?key=`` beacons), where
-anyone can read them, and the API refuses them, so a shop's public key cannot read its customers'
-recommendations or profiles.
+A key has a scope. ``full`` keys (the default, the *secret* keys of shop servers) send events and
+read the whole API. ``write`` keys only send events. ``public`` keys send events and read the few
+API answers a browser may show anyone (recommendations, trending, similar products). Both of the
+latter are meant for web pages (the browser SDK, ``?key=`` beacons), where anyone can read them:
+a shop's public key can never read its customers' profiles or its analytics.
 """
 
 from __future__ import annotations
@@ -65,8 +66,9 @@ create table if not exists api_keys (
 create index if not exists api_keys_tenant on api_keys(tenant_id);
 """
 
-#: What a key may do: ``full`` (send events, read the API) or ``write`` (send events only).
-KEY_SCOPES = ("full", "write")
+#: What a key may do: ``full`` (send events, read the whole API: the secret key), ``write`` (send
+#: events only) or ``public`` (send events, read recommendations, trending and similar products).
+KEY_SCOPES = ("full", "write", "public")
 
 #: Columns added after the first release, with their definitions: added to older databases.
 _ADDED_COLUMNS = {
@@ -334,8 +336,9 @@ class TenantRegistry:
         check_tenant_id(tenant_id)
         if scope not in KEY_SCOPES:
             raise TenantError(
-                f"key scope {scope[:20]!r} must be 'full' (events and API) or 'write' (events "
-                "only, for web pages)"
+                f"key scope {scope[:20]!r} must be 'full' (events and API: a secret key), "
+                "'write' (events only, for web pages) or 'public' (events, recommendations, "
+                "trending and similar products: for web pages)"
             )
         api_key = KEY_PREFIX + secrets.token_urlsafe(32)
         with self._connect() as con:
@@ -456,8 +459,13 @@ class KeyGrant:
 
     @property
     def may_read(self) -> bool:
-        """Whether the key may read the API (``write`` keys, the web pages' keys, may not)."""
+        """Whether the key may read the whole API (only ``full``: the secret keys)."""
         return self.scope == "full"
+
+    @property
+    def may_read_public(self) -> bool:
+        """Whether the key may read what a browser may show (recommendations, trending, similar)."""
+        return self.scope in ("full", "public")
 
 
 class CachedTenantAuthenticator:
