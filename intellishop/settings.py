@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     api_port: int = 8001
     dagster_port: int = 3000
     dashboard_port: int = 8501
+    #: Port of the Prometheus /metrics endpoint of a worker without HTTP (loader, automation);
+    #: unset: no endpoint. The HTTP services serve /metrics on their own port.
+    metrics_port: int | None = None
 
     admin_token: str = DEFAULT_ADMIN_TOKEN
 

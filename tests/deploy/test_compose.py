@@ -40,8 +40,12 @@ SERVICES = {
     "dagster-webserver",
     "dagster-daemon",
     "dashboards",
+    "loader",
+    "automation",
+    "prometheus",
+    "grafana",
 }
-APP_SERVICES = SERVICES - {"postgres", "redis"}
+APP_SERVICES = SERVICES - {"postgres", "redis", "prometheus", "grafana"}
 #: Service -> (port inside the container, health path), as intellishop.services defines them.
 HTTP_SERVICES = {
     "collector": (8000, "/healthz"),
@@ -55,6 +59,7 @@ URL_PASSWORD = re.compile(r"://[^:/@\s]+:([^@\s]+)@")
 TEST_SECRETS = {
     "INTELLISHOP_ADMIN_TOKEN": "test-admin-token-0123456789",
     "INTELLISHOP_POSTGRES_PASSWORD": "test-postgres-password",
+    "GRAFANA_ADMIN_PASSWORD": "test-grafana-password",
 }
 
 
@@ -136,14 +141,14 @@ def test_container_ports_are_the_settings_defaults() -> None:
 
 
 def test_images_are_pinned_to_a_major_version(compose: dict[str, Any]) -> None:
-    assert compose["services"]["postgres"]["image"] == "postgres:15"
+    assert compose["services"]["postgres"]["image"] == "timescale/timescaledb:2.17.2-pg15"
     assert compose["services"]["redis"]["image"] == "redis:7"
     for name, service in compose["services"].items():
         image = service.get("image")
         assert image, f"{name} has no image name"
         repository, _, tag = image.rpartition(":")
         assert repository and "/" not in tag, f"{name}: {image} has no tag"
-        assert re.match(r"^\d+(\.\d+)*(-[a-z0-9.]+)?$", tag), f"{name}: {image} is not pinned"
+        assert re.match(r"^v?\d+(\.\d+)*(-[a-z0-9.]+)?$", tag), f"{name}: {image} is not pinned"
 
 
 def test_app_services_build_from_the_one_dockerfile(compose: dict[str, Any]) -> None:
@@ -235,10 +240,21 @@ def test_state_lives_in_named_volumes(compose: dict[str, Any]) -> None:
     for name, service in compose["services"].items():
         for volume in service.get("volumes", []):
             source = volume["source"] if isinstance(volume, dict) else volume.split(":", 1)[0]
+            if source.startswith("./deploy/"):
+                # Configuration from the repository, mounted read-only; state never is.
+                assert str(volume).endswith(":ro"), f"{name} mounts {source} writable"
+                assert (ROOT / source).is_dir(), f"{name} mounts missing {source}"
+                continue
             assert not source.startswith((".", "/", "~")), f"{name} bind-mounts {source}"
             assert source in declared, f"{name} uses undeclared volume {source}"
             used.add(source)
-    assert used == declared == {"postgres-data", "redis-data", "intellishop-data"}
+    assert used == declared == {
+        "postgres-data",
+        "redis-data",
+        "intellishop-data",
+        "prometheus-data",
+        "grafana-data",
+    }
 
 
 def test_commands_use_the_project_cli(compose: dict[str, Any]) -> None:
