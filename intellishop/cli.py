@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from intellishop.commands.backup import backup_app
 from intellishop.commands.imports import imports_app
 from intellishop.commands.platforms import platforms_app
 from intellishop.commands.privacy import privacy_app
@@ -22,6 +23,7 @@ app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(imports_app, name="import")
 app.add_typer(platforms_app, name="platforms")
+app.add_typer(backup_app, name="backup")
 console = Console()
 
 
