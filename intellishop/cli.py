@@ -157,6 +157,26 @@ def demo(
 
 
 @app.command()
+def up(
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", help="Start only these services (repeat the option)."),
+    ] = None,
+) -> None:
+    """Start every service of the profile (INTELLISHOP_PROFILE) and supervise them."""
+    from intellishop.up import ALL_SERVICES, run_up
+
+    names = tuple(only) if only else ALL_SERVICES
+    unknown = sorted(set(names) - set(ALL_SERVICES))
+    if unknown:
+        console.print(
+            f"[red]unknown services {unknown}[/red]: choose from {', '.join(ALL_SERVICES)}"
+        )
+        raise typer.Exit(2)
+    raise typer.Exit(run_up(get_settings(), tuple(n for n in ALL_SERVICES if n in names)))
+
+
+@app.command()
 def init() -> None:
     """Create the state directories and write the Dagster instance config of the profile.
 

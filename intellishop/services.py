@@ -23,6 +23,10 @@ from intellishop.settings import DAGSTER_POSTGRES_URL_VARIABLE, Profile, Setting
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+#: /metrics ports of the workers without HTTP (the same in docker-compose.yml and deploy/k8s).
+LOADER_METRICS_PORT = 9102
+AUTOMATION_METRICS_PORT = 9103
+
 
 @dataclass(frozen=True)
 class Service:
@@ -90,6 +94,22 @@ def services(settings: Settings) -> dict[str, Service]:
             [*uvicorn, "--port", str(settings.api_port), "serving.app:create_app"],
             settings.api_port,
             "/healthz",
+        ),
+        "loader": Service(
+            "loader",
+            "event log -> raw zone, continuously (metrics at /metrics)",
+            [python, "-m", "intellishop.cli", "load", "--follow"],
+            LOADER_METRICS_PORT,
+            "/metrics",
+            env={"INTELLISHOP_METRICS_PORT": str(LOADER_METRICS_PORT)},
+        ),
+        "automation": Service(
+            "automation",
+            "automation worker: rules, webhooks, email (metrics at /metrics)",
+            [python, "-m", "intellishop.cli", "automation", "worker"],
+            AUTOMATION_METRICS_PORT,
+            "/metrics",
+            env={"INTELLISHOP_METRICS_PORT": str(AUTOMATION_METRICS_PORT)},
         ),
         "dagster": Service(
             "dagster",
