@@ -14,6 +14,7 @@ from intellishop.commands.imports import imports_app
 from intellishop.commands.platforms import platforms_app
 from intellishop.commands.privacy import privacy_app
 from intellishop.commands.tenants import tenants_app
+from intellishop.commands.users import users_app
 from intellishop.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, help="IntelliShop Analytics: e-commerce intelligence.")
@@ -24,6 +25,7 @@ app.add_typer(privacy_app, name="privacy")
 app.add_typer(imports_app, name="import")
 app.add_typer(platforms_app, name="platforms")
 app.add_typer(backup_app, name="backup")
+app.add_typer(users_app, name="users")
 console = Console()
 
 

@@ -18,6 +18,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Secrets that ship in the code. The prod profile refuses to start with any of them.
 DEFAULT_ADMIN_TOKEN = "change-me-admin-token"  # noqa: S105 - the refused placeholder
+#: The placeholder JWT signing secret; the prod profile refuses it.
+DEFAULT_JWT_SECRET = "change-me-jwt-secret-a-placeholder-of-32-bytes"  # noqa: S105
 
 
 #: The variable through which the prod Dagster instance finds PostgreSQL (see dagster.yaml).
@@ -47,6 +49,8 @@ class Settings(BaseSettings):
     metrics_port: int | None = None
 
     admin_token: str = DEFAULT_ADMIN_TOKEN
+    #: Signs dashboard users' session tokens (HS256); at least 32 characters of your own in prod.
+    jwt_secret: str = DEFAULT_JWT_SECRET
 
     #: Events may not be more than this far in the future of the time the collector received them.
     max_clock_skew_seconds: int = 24 * 3600
@@ -70,6 +74,13 @@ class Settings(BaseSettings):
         if self.profile is Profile.PROD and self.admin_token == DEFAULT_ADMIN_TOKEN:
             raise ValueError(
                 "INTELLISHOP_ADMIN_TOKEN must be set to a secret of your own in the prod profile"
+            )
+        if self.profile is Profile.PROD and (
+            self.jwt_secret == DEFAULT_JWT_SECRET or len(self.jwt_secret) < 32
+        ):
+            raise ValueError(
+                "INTELLISHOP_JWT_SECRET must be set to a secret of your own (32+ characters) "
+                "in the prod profile"
             )
         return self
 

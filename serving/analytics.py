@@ -96,7 +96,7 @@ def _to_rows(table: pa.Table) -> list[dict[str, Any]]:
     return rows
 
 
-def _as_date(value: date | datetime) -> date:
+def as_date(value: date | datetime) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
@@ -106,7 +106,7 @@ class _DatedRows:
     def __init__(self, table: pa.Table) -> None:
         ordered = table.sort_by([("metric_date", "ascending")]).combine_chunks()
         self.table = ordered
-        self.dates = [_as_date(day) for day in ordered.column("metric_date").to_pylist()]
+        self.dates = [as_date(day) for day in ordered.column("metric_date").to_pylist()]
 
     def bounds(self, start: date | None, end: date | None) -> tuple[int, int]:
         low = 0 if start is None else bisect.bisect_left(self.dates, start)
@@ -137,6 +137,7 @@ class AnalyticsIndex:
         self._customers: pa.Table | None = None
         self._customer_rows: dict[str, int] = {}
         self._segments: list[SegmentSummary] = []
+        self._segment_members: dict[str, list[int]] = {}
         customers = tables.get("customers")
         if customers is not None:
             self._index_customers(customers.combine_chunks())
@@ -263,6 +264,16 @@ class AnalyticsIndex:
             )
         summaries.sort(key=lambda s: (-s["net_revenue"], s["segment"]))
         self._segments = summaries
+        # Each segment's members, best customers first: a page is a slice of positions.
+        order = pc.sort_indices(
+            customers,
+            sort_keys=[("net_revenue", "descending"), ("customer_id", "ascending")],
+        ).to_pylist()
+        names = segments.to_pylist()
+        members: dict[str, list[int]] = {}
+        for position in order:
+            members.setdefault(str(names[position]), []).append(position)
+        self._segment_members = members
 
     def customer(self, user_id: str) -> dict[str, Any] | None:
         """The customer's RFM row, or None when this tenant has no such buying customer."""
@@ -273,6 +284,21 @@ class AnalyticsIndex:
             return None
         row: dict[str, Any] = self._customers.slice(position, 1).to_pylist()[0]
         return row
+
+    def segment_members(
+        self, segment: str, offset: int, limit: int
+    ) -> tuple[int, list[dict[str, Any]]] | None:
+        """(members in the segment, one page of their rows), or None for an unknown segment."""
+        if self._customers is None:
+            raise self._missing("customers")
+        positions = self._segment_members.get(segment)
+        if positions is None:
+            return None
+        page = positions[offset : offset + limit]
+        if not page:
+            return len(positions), []
+        rows = _to_rows(self._customers.take(pa.array(page, pa.int64())))
+        return len(positions), rows
 
     def segments(self) -> list[SegmentSummary]:
         """One summary per RFM segment, largest net revenue first."""
@@ -309,7 +335,7 @@ def _cohort_matrix(table: pa.Table) -> dict[str, list[CohortRow]]:
     matrix: dict[str, list[CohortRow]] = {}
     for row in ordered.to_pylist():
         rows = matrix.setdefault(str(row["cohort_grain"]), [])
-        cohort_start = _as_date(row["cohort_start"])
+        cohort_start = as_date(row["cohort_start"])
         if not rows or rows[-1]["cohort_start"] != cohort_start:
             rows.append(
                 CohortRow(

@@ -18,6 +18,16 @@ from psycopg import sql
 from intellishop.settings import Settings, get_settings
 
 
+#: A JWT secret of the right length for every test: the prod profile refuses the placeholder.
+TEST_JWT_SECRET = "test-jwt-secret-" + "0123456789abcdef" * 2
+
+
+@pytest.fixture(autouse=True)
+def _jwt_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Prod-profile settings need a JWT secret of their own; tests (and their children) get one."""
+    monkeypatch.setenv("INTELLISHOP_JWT_SECRET", TEST_JWT_SECRET)
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh INTELLISHOP_DATA_DIR for one test (the local profile)."""

@@ -188,7 +188,10 @@ def keys_create(
     tenant_id: Annotated[str, typer.Argument(help="The tenant's id.")],
     scope: Annotated[
         str,
-        typer.Option(help="'full' (events and the API) or 'write' (events only: for web pages)."),
+        typer.Option(
+            help="'full' (events and the whole API: a secret key), 'write' (events only) or "
+            "'public' (events, recommendations, trending and similar products: for web pages)."
+        ),
     ] = "full",
 ) -> None:
     """Issue another key for the tenant and print it (shown once)."""

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from ..analytics import CohortGrain
-from ..deps import CurrentTenant, PublishedAnalytics
+from ..deps import AnalyticsTenant, PublishedAnalytics
 from ..schemas import Cohort, Cohorts
 
 router = APIRouter(prefix="/v1/analytics/cohorts", tags=["analytics"])
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1/analytics/cohorts", tags=["analytics"])
     "order, in the tenant's calendar), with retention and net revenue for each later period.",
 )
 def cohorts(
-    tenant: CurrentTenant,
+    tenant: AnalyticsTenant,
     analytics: PublishedAnalytics,
     grain: Annotated[CohortGrain, Query(description="month or week.")] = "month",
 ) -> Cohorts:

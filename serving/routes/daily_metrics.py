@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ..deps import CurrentTenant, DateRangeQuery, PublishedAnalytics
+from ..deps import AnalyticsTenant, DateRangeQuery, PublishedAnalytics
 from ..schemas import DailyMetric, DailyMetrics, DailyTotals
 
 router = APIRouter(prefix="/v1/analytics/daily", tags=["analytics"])
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1/analytics/daily", tags=["analytics"])
     "computed from the summed revenue, orders and sessions, not averaged over days.",
 )
 def daily_metrics(
-    tenant: CurrentTenant, analytics: PublishedAnalytics, dates: DateRangeQuery
+    tenant: AnalyticsTenant, analytics: PublishedAnalytics, dates: DateRangeQuery
 ) -> DailyMetrics:
     rows, totals = analytics.daily(dates.start, dates.end)
     currencies = {row["currency"] for row in rows}

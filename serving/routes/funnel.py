@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from ..analytics import FUNNEL_STEPS, ratio
-from ..deps import CurrentTenant, DateRangeQuery, PublishedAnalytics
+from ..deps import AnalyticsTenant, DateRangeQuery, PublishedAnalytics
 from ..schemas import Funnel, FunnelFilters, FunnelStep
 
 router = APIRouter(prefix="/v1/analytics/funnel", tags=["analytics"])
@@ -23,7 +23,7 @@ _Filter = Annotated[str | None, Query(min_length=1, max_length=256)]
     "device type, traffic source and country exactly; a value nobody has gives zero counts.",
 )
 def funnel(
-    tenant: CurrentTenant,
+    tenant: AnalyticsTenant,
     analytics: PublishedAnalytics,
     dates: DateRangeQuery,
     device: _Filter = None,

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from ..analytics import ProductSort
-from ..deps import CurrentTenant, PublishedAnalytics
+from ..deps import AnalyticsTenant, PublishedAnalytics
 from ..schemas import ProductPerformance, ProductPerformanceList
 
 router = APIRouter(prefix="/v1/analytics/products", tags=["analytics"])
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1/analytics/products", tags=["analytics"])
     "product id; products without a return rate last).",
 )
 def product_performance(
-    tenant: CurrentTenant,
+    tenant: AnalyticsTenant,
     analytics: PublishedAnalytics,
     sort: Annotated[
         ProductSort, Query(description="revenue, views, units_sold or return_rate.")

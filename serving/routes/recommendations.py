@@ -5,40 +5,102 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, Response
 
-from ..deps import CurrentTenant, PublishedIndex
-from ..schemas import Product, Recommendations
+from ..deps import PublicTenant, PublishedIndex, ServedEvents
+from ..fast_json import json_response
+from ..recommend import AlgorithmChooser, RecommendationRequest, recommend
+from ..schemas import Recommendations
 
 router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"])
 
 
 @router.get(
     "/{user_id}",
+    response_model=Recommendations,
     summary="Products to show one user",
-    description="The user's published personal list. A user the pipeline has not seen yet "
-    "(new, or still anonymous) gets the tenant's trending products instead, flagged with "
-    "`cold_start` and the algorithm `cold_start_trending`: never a 404.",
+    description="The user's published personal list (the `blend` of every recommender when "
+    "published, or the `algorithm` asked for), filtered by `category`, `exclude` and the "
+    "`context` product, topped up from the cold-start chain when short. A user the pipeline "
+    "has not seen yet (new, or still anonymous) gets the cold-start answer: products similar "
+    "to the `context` product, then trending (in the category), then all-time popular; "
+    "flagged with `cold_start`, never a 404. Readable with a public (browser) key. Each "
+    'answer has a new `recommendation_id` and is logged as a "Recommendations Served" event.',
 )
-def recommendations(
+async def recommendations(
+    request: Request,
     user_id: Annotated[str, Path(min_length=1, max_length=256)],
-    tenant: CurrentTenant,
+    tenant: PublicTenant,
     index: PublishedIndex,
+    served: ServedEvents,
     n: Annotated[int, Query(ge=1, le=100, description="How many items (1-100).")] = 10,
-) -> Recommendations:
-    items = index.recommendations(user_id, n)
-    if items:
-        algorithm = "+".join(sorted({item["algorithm"] for item in items}))
-        cold_start = False
-    else:
-        algorithm, items = index.cold_start(n)
-        cold_start = True
-    return Recommendations(
-        tenant_id=tenant.tenant_id,
-        user_id=user_id,
-        algorithm=algorithm,
-        cold_start=cold_start,
+    category: Annotated[
+        str | None, Query(min_length=1, max_length=256, description="Only this category.")
+    ] = None,
+    context: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=256,
+            description="The product the user is looking at (a product page, the cart's last "
+            "item): never recommended back, and the cold-start answer starts from products "
+            "similar to it.",
+        ),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        Query(
+            max_length=100,
+            description="Product ids not to show (e.g. the cart); repeat the parameter or "
+            "separate ids with commas.",
+        ),
+    ] = None,
+    algorithm: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[a-z0-9_]{1,40}$",
+            description="One published recommender (als, content, buy_again, blend, ...) "
+            "instead of the default; a user without rows for it gets the cold-start answer.",
+        ),
+    ] = None,
+) -> Response:
+    if algorithm is None:
+        chooser: AlgorithmChooser | None = getattr(request.app.state, "choose_algorithm", None)
+        if chooser is not None:
+            algorithm = chooser(tenant.tenant_id, user_id)
+    skip = frozenset(
+        part.strip() for value in exclude or [] for part in value.split(",") if part.strip()
+    )
+    answer = recommend(
+        index,
+        RecommendationRequest(
+            user_id=user_id,
+            n=n,
+            category=category,
+            context=context,
+            exclude=skip,
+            algorithm=algorithm,
+        ),
+    )
+    recommendation_id = uuid.uuid4().hex
+    served.record(
+        tenant.tenant_id,
+        recommendation_id=recommendation_id,
+        algorithm=answer.algorithm,
+        product_ids=[item["product_id"] for item in answer.items],
+        surface="recommendations",
         model_version=index.version,
-        recommendation_id=uuid.uuid4().hex,
-        items=[Product(**item) for item in items],
+        user_id=user_id,
+        context_product_id=context,
+    )
+    return json_response(
+        {
+            "tenant_id": tenant.tenant_id,
+            "user_id": user_id,
+            "algorithm": answer.algorithm,
+            "cold_start": answer.cold_start,
+            "model_version": index.version,
+            "recommendation_id": recommendation_id,
+            "items": answer.items,
+        }
     )
