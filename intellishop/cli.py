@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from intellishop.commands.backup import backup_app
+from intellishop.commands.evaluate import evaluate_app
 from intellishop.commands.imports import imports_app
 from intellishop.commands.platforms import platforms_app
 from intellishop.commands.privacy import privacy_app
@@ -26,6 +27,7 @@ app.add_typer(imports_app, name="import")
 app.add_typer(platforms_app, name="platforms")
 app.add_typer(backup_app, name="backup")
 app.add_typer(users_app, name="users")
+app.add_typer(evaluate_app, name="evaluate")
 console = Console()
 
 
