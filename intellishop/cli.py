@@ -11,6 +11,7 @@ from rich.console import Console
 
 from intellishop.commands.backup import backup_app
 from intellishop.commands.evaluate import evaluate_app
+from intellishop.commands.experiments import experiments_app
 from intellishop.commands.imports import imports_app
 from intellishop.commands.platforms import platforms_app
 from intellishop.commands.privacy import privacy_app
@@ -28,6 +29,7 @@ app.add_typer(platforms_app, name="platforms")
 app.add_typer(backup_app, name="backup")
 app.add_typer(users_app, name="users")
 app.add_typer(evaluate_app, name="evaluate")
+app.add_typer(experiments_app, name="experiments")
 console = Console()
 
 

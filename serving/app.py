@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
 from intellishop.artifacts import ServingStore, open_serving_store
+from intellishop.experiments import AlgorithmChooser
 from intellishop.settings import Profile, Settings, get_settings
 from intellishop.tenants import TenantRegistry
 
@@ -28,6 +29,7 @@ from .routes import (
     cohorts,
     customers,
     daily_metrics,
+    experiments,
     forecasts,
     frequently_bought_together,
     funnel,
@@ -91,6 +93,9 @@ def create_app(
         yield
         await hub.stop()
         served_events.close()
+        experiment_log = getattr(_app.state, "experiment_event_log", None)
+        if experiment_log is not None:
+            experiment_log.close()
         close = getattr(store, "close", None)
         if close is not None:
             close()
@@ -113,8 +118,8 @@ def create_app(
     app.state.served_events = served_events
     app.state.response_cache = response_cache or open_response_cache(settings)
     app.state.live_hub = hub
-    #: Experiments set this to route users to recommendation variants (serving.recommend).
-    app.state.choose_algorithm = None
+    #: Routes users of a running recommendation experiment to their variant's algorithm.
+    app.state.choose_algorithm = AlgorithmChooser(settings, served_events.put)
     for module in (
         health,
         auth,
@@ -131,6 +136,7 @@ def create_app(
         analytics_query,
         forecasts,
         live,
+        experiments,
     ):
         app.include_router(module.router)
     app.add_exception_handler(TableNotPublishedError, _table_not_published)

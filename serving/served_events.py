@@ -109,6 +109,10 @@ class ServedEventLog:
             traits=b"{}",
             context=_CONTEXT,
         )
+        self.put(tenant_id, event)
+
+    def put(self, tenant_id: str, event: LoggedEvent) -> None:
+        """Queue a prepared event (an experiment exposure) for the next batched append."""
         self._queue.put((tenant_id, event))
         self._ensure_thread()
 
