@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from intellishop.commands.automation import automation_app
 from intellishop.commands.backup import backup_app
 from intellishop.commands.evaluate import evaluate_app
 from intellishop.commands.experiments import experiments_app
@@ -30,6 +31,7 @@ app.add_typer(backup_app, name="backup")
 app.add_typer(users_app, name="users")
 app.add_typer(evaluate_app, name="evaluate")
 app.add_typer(experiments_app, name="experiments")
+app.add_typer(automation_app, name="automation")
 console = Console()
 
 

@@ -64,6 +64,21 @@ class Settings(BaseSettings):
     #: Number of recommendations published per user.
     recommendations_per_user: int = 20
 
+    #: Automation (intellishop.automation.config): outbound webhooks may reach private, loopback
+    #: and link-local addresses only when an operator allows it.
+    automation_allow_private_targets: bool = False
+    automation_poll_seconds: float = 1.0
+    automation_smtp_host: str = "127.0.0.1"
+    automation_smtp_port: int = 25
+    automation_smtp_user: str | None = None
+    automation_smtp_password: str | None = None
+    automation_smtp_starttls: bool = False
+    automation_email_from: str = "IntelliShop <no-reply@intellishop.local>"
+    #: Public URL of the API in tracking pixels and links (default: this machine's API port).
+    automation_tracking_base_url: str | None = None
+    #: Key of signed tracking links (default: derived from the admin token).
+    automation_tracking_secret: str | None = None
+
     postgres_dsn: str = "postgresql://postgres@127.0.0.1:5432/intellishop"
     redis_url: str = "redis://127.0.0.1:6379/0"
     #: The prod event log's stream key; its erasure records use it as their key prefix.

@@ -26,6 +26,7 @@ from .live.hub import LiveHub
 from .routes import (
     analytics_query,
     auth,
+    automations,
     cohorts,
     customers,
     daily_metrics,
@@ -39,6 +40,7 @@ from .routes import (
     recommendations,
     segments,
     similar,
+    tracking,
     trending,
 )
 from .served_events import EventAppender, ServedEventLog
@@ -137,6 +139,8 @@ def create_app(
         forecasts,
         live,
         experiments,
+        automations,
+        tracking,
     ):
         app.include_router(module.router)
     app.add_exception_handler(TableNotPublishedError, _table_not_published)
