@@ -14,6 +14,7 @@ from intellishop.commands.backup import backup_app
 from intellishop.commands.evaluate import evaluate_app
 from intellishop.commands.experiments import experiments_app
 from intellishop.commands.imports import imports_app
+from intellishop.commands.models import models_app
 from intellishop.commands.platforms import platforms_app
 from intellishop.commands.privacy import privacy_app
 from intellishop.commands.tenants import tenants_app
@@ -32,6 +33,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(evaluate_app, name="evaluate")
 app.add_typer(experiments_app, name="experiments")
 app.add_typer(automation_app, name="automation")
+app.add_typer(models_app, name="models")
 console = Console()
 
 
