@@ -239,7 +239,7 @@ def test_nothing_in_nothing_out_and_bad_arguments() -> None:
         recommend_for_users(empty, trending, n=0)
 
 
-def test_a_million_interactions_in_a_few_seconds() -> None:
+def test_a_million_interactions_scale_linearly() -> None:
     rng = np.random.default_rng(0)
     rows = 1_000_000
     users = rng.integers(0, 40_000, rows)
@@ -265,11 +265,17 @@ def test_a_million_interactions_in_a_few_seconds() -> None:
         pl.when(pl.Series(rng.random(rows) < 0.3)).then(None).otherwise("actor_id").alias("user_id")
     )
     as_of = datetime(2025, 3, 2)
-    started = time.perf_counter()
-    trending = trending_products(frame, as_of=as_of, half_life_days=7)
-    recs = recommend_for_users(frame, trending, n=20)
-    elapsed = time.perf_counter() - started
+
+    def seconds(interactions: pl.DataFrame) -> tuple[float, pl.DataFrame]:
+        started = time.perf_counter()
+        trending = trending_products(interactions, as_of=as_of, half_life_days=7)
+        recs = recommend_for_users(interactions, trending, n=20)
+        return time.perf_counter() - started, recs
+
+    # Scaling, not a wall-clock bound (the machine may be busy): ten times the interactions
+    # must cost about ten times as much; a quadratic step would cost about a hundred.
+    small, _ = seconds(frame.head(rows // 10))
+    elapsed, recs = seconds(frame)
     assert recs["user_id"].n_unique() == 40_000
-    # About 3 s on the 2-core development machine; the bound catches an accidental blow-up.
-    print(f"trending + recommend_for_users on 1M interactions: {elapsed:.2f} s")
-    assert elapsed < 20, f"{elapsed:.1f} s"
+    print(f"trending + recommend_for_users: 1M interactions {elapsed:.2f} s, 100k {small:.2f} s")
+    assert elapsed / small < 30, f"{elapsed:.2f} s vs {small:.2f} s for a tenth"
