@@ -57,6 +57,8 @@ if TYPE_CHECKING:
 #: Columns whose values are a person's id in the warehouse and the serving store.
 ID_COLUMNS = (
     "user_id",
+    "person_id",
+    "previous_actor_id",
     "anonymous_id",
     "actor_id",
     "resolved_user_id",

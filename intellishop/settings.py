@@ -177,6 +177,8 @@ class Settings(BaseSettings):
         that says where PostgreSQL is.
         """
         env = {
+            # libpq sets the session's TimeZone from PGTZ: dbt's date casts run in UTC.
+            "PGTZ": "UTC",
             "INTELLISHOP_WAREHOUSE_PATH": str(self.warehouse_path.resolve()),
             "INTELLISHOP_RAW_ZONE": str(self.raw_zone_dir.resolve()),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",

@@ -39,3 +39,33 @@
 {% macro type_ratio() -%}
     double precision
 {%- endmacro %}
+
+
+{#-
+    The earliest / latest of several nullable timestamps, ignoring nulls (null when all are):
+    PostgreSQL's least() and greatest() skip nulls, DuckDB's too, but other engines return null
+    as soon as one argument is; a coalesce chain makes the intent explicit on every engine.
+-#}
+{% macro least_timestamp(expressions) -%}
+    {{ return(adapter.dispatch('least_timestamp', 'intellishop')(expressions)) }}
+{%- endmacro %}
+
+{% macro default__least_timestamp(expressions) -%}
+    least(
+        {%- for expression in expressions %}
+        coalesce({{ expression }}, {{ expressions | join(', ') }}){{ ", " if not loop.last }}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
+{% macro greatest_timestamp(expressions) -%}
+    {{ return(adapter.dispatch('greatest_timestamp', 'intellishop')(expressions)) }}
+{%- endmacro %}
+
+{% macro default__greatest_timestamp(expressions) -%}
+    greatest(
+        {%- for expression in expressions %}
+        coalesce({{ expression }}, {{ expressions | join(', ') }}){{ ", " if not loop.last }}
+        {%- endfor %}
+    )
+{%- endmacro %}

@@ -81,3 +81,25 @@
         end
     )
 {%- endmacro %}
+
+
+{#- Elements of the JSON array `column` (JSON text), 0 when it is null or not an array. -#}
+{% macro json_array_length(column) -%}
+    {{ return(adapter.dispatch('json_array_length', 'intellishop')(column)) }}
+{%- endmacro %}
+
+{% macro default__json_array_length(column) -%}
+    case
+        when left(ltrim({{ column }}), 1) = '['
+            then jsonb_array_length(cast({{ column }} as jsonb))
+        else 0
+    end
+{%- endmacro %}
+
+{% macro duckdb__json_array_length(column) -%}
+    case
+        when json_valid({{ column }}) and json_type({{ column }}) = 'ARRAY'
+            then cast(json_array_length({{ column }}) as integer)
+        else 0
+    end
+{%- endmacro %}

@@ -15,3 +15,23 @@
 {% macro duckdb__to_local_time(timestamp_utc, timezone) -%}
     timezone({{ timezone }}, {{ timestamp_utc }})
 {%- endmacro %}
+
+
+{#-
+    `timestamp_utc` (a timestamp WITH time zone) truncated to `datepart` in UTC, still with time
+    zone. PostgreSQL's two-argument date_trunc would truncate in the session's zone, which is
+    the server's setting, not ours.
+-#}
+
+{% macro truncate_utc(datepart, timestamp_utc) -%}
+    {{ return(adapter.dispatch('truncate_utc', 'intellishop')(datepart, timestamp_utc)) }}
+{%- endmacro %}
+
+{% macro default__truncate_utc(datepart, timestamp_utc) -%}
+    date_trunc('{{ datepart }}', {{ timestamp_utc }}, 'UTC')
+{%- endmacro %}
+
+{% macro duckdb__truncate_utc(datepart, timestamp_utc) -%}
+    {#- The profile pins the session's TimeZone to UTC. -#}
+    date_trunc('{{ datepart }}', {{ timestamp_utc }})
+{%- endmacro %}

@@ -1,4 +1,18 @@
-{{ config(materialized='table') }}
+{#-
+    Incremental: a run stitches the events staged since the last one (with the staging model's
+    own lookback, var('late_arrival_hours'), so late and out-of-order arrivals are counted),
+    and re-stitches, retroactively, the older anonymous events of every device whose user the
+    new events changed (an identify or alias arriving later moves the device's whole past to
+    the user). Rows are replaced by (tenant_id, message_id); `previous_actor_id` keeps who a
+    re-stitched event belonged to before, so int_sessions can rebuild that person's visits too.
+    `dbt build --full-refresh` stitches everything again.
+-#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['tenant_id', 'message_id'],
+    on_schema_change='append_new_columns',
+) }}
 
 -- Every event with the person it belongs to. The identity map applies retroactively: a
 -- visitor's anonymous browsing before they logged in is credited to their user id, so their
@@ -6,17 +20,86 @@
 
 with
 
+identity_map as (
+
+    select * from {{ ref('int_identity_map') }}
+
+),
+
+{% if is_incremental() %}
+
+fresh as (
+
+    select * from {{ ref('stg_collector__events') }}
+    where received_at > (
+        select {{ dbt.dateadd(
+            'hour',
+            -var('late_arrival_hours'),
+            "coalesce(max(received_at), cast('1970-01-01' as " ~ dbt.type_timestamp() ~ "))"
+        ) }}
+        from {{ this }}
+    )
+
+),
+
+candidates as (
+
+    -- Devices the fresh events link to a user (events carrying both ids, alias calls).
+    select distinct tenant_id, anonymous_id
+    from fresh
+    where anonymous_id is not null and user_id is not null
+    union
+    select distinct tenant_id, previous_id as anonymous_id
+    from fresh
+    where message_type = 'alias' and previous_id is not null and user_id is not null
+
+),
+
+relinked as (
+
+    -- Of those, the devices whose stored anonymous events name another user than the map now.
+    select distinct stored.tenant_id, stored.anonymous_id
+    from {{ this }} as stored
+    inner join candidates
+        on stored.tenant_id = candidates.tenant_id
+        and stored.anonymous_id = candidates.anonymous_id
+    left join identity_map
+        on stored.tenant_id = identity_map.tenant_id
+        and stored.anonymous_id = identity_map.anonymous_id
+    where stored.user_id is null
+      and stored.resolved_user_id is distinct from identity_map.user_id
+
+),
+
+events as (
+
+    select * from fresh
+
+    union all
+
+    select restitched.*
+    from {{ ref('stg_collector__events') }} as restitched
+    inner join relinked
+        on restitched.tenant_id = relinked.tenant_id
+        and restitched.anonymous_id = relinked.anonymous_id
+    where restitched.user_id is null
+      and not exists (
+          select 1 from fresh
+          where fresh.tenant_id = restitched.tenant_id
+            and fresh.message_id = restitched.message_id
+      )
+
+),
+
+{% else %}
+
 events as (
 
     select * from {{ ref('stg_collector__events') }}
 
 ),
 
-identity_map as (
-
-    select * from {{ ref('int_identity_map') }}
-
-),
+{% endif %}
 
 stitched as (
 
@@ -29,6 +112,25 @@ stitched as (
         on events.tenant_id = identity_map.tenant_id
         and events.anonymous_id = identity_map.anonymous_id
 
+),
+
+final as (
+
+    select
+        stitched.*,
+        {% if is_incremental() %}
+        previous.actor_id as previous_actor_id,
+        {% else %}
+        cast(null as {{ dbt.type_string() }}) as previous_actor_id,
+        {% endif %}
+        {{ batch_stamp() }} as _batch_at
+    from stitched
+    {% if is_incremental() %}
+    left join {{ this }} as previous
+        on stitched.tenant_id = previous.tenant_id
+        and stitched.message_id = previous.message_id
+    {% endif %}
+
 )
 
-select * from stitched
+select * from final

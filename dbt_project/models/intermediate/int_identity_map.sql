@@ -1,3 +1,7 @@
+{#- A table: int_events_stitched reads it twice per run (fresh events and re-stitching) and its
+    tests once more; as a view each would re-rank every link. -#}
+{{ config(materialized='table') }}
+
 -- Which known user each anonymous id (a browser or app install) belongs to. A link comes from
 -- any event carrying both ids (identify after login, and everything after it on that device)
 -- and from Segment alias calls. A shared device can link to several users: the latest wins.

@@ -20,12 +20,14 @@ completed as (
     select
         tenant_id,
         order_id,
+        message_id,
         actor_id,
         resolved_user_id as user_id,
         occurred_at as ordered_at,
         revenue,
         order_total,
         currency,
+        coupon,
         country,
         device_type,
         row_number() over (
@@ -68,10 +70,12 @@ orders as (
     select
         completed.tenant_id,
         completed.order_id,
+        completed.message_id,
         completed.actor_id,
         completed.user_id,
         completed.ordered_at,
         completed.currency,
+        completed.coupon,
         completed.country,
         completed.device_type,
         coalesce(completed.revenue, 0) as gross_revenue,

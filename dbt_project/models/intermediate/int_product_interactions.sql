@@ -1,4 +1,5 @@
-{{ config(materialized='table') }}
+{#- A view: a filter of int_product_mentions (incremental), read once per pipeline run. -#}
+{{ config(materialized='view') }}
 
 -- The recommenders' input (docs/contracts.md): one row per product touch by a person. List
 -- impressions (a product shown in a category page or search result) are not touches, and

@@ -1,4 +1,14 @@
-{{ config(materialized='table') }}
+{#-
+    Incremental: unnesting products[] is the costly part, so a run unnests only the events
+    int_events_stitched rewrote since this model's latest batch (new, late, and re-stitched to
+    another person), replacing their rows by (tenant_id, message_id).
+-#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['tenant_id', 'message_id'],
+    on_schema_change='append_new_columns',
+) }}
 
 -- One row per product a track event names: the single product of product events
 -- (properties.product_id) and each element of properties.products[] of cart, checkout, order
@@ -16,6 +26,9 @@ events as (
 
     select * from {{ ref('int_events_stitched') }}
     where message_type = 'track'
+    {% if is_incremental() %}
+      and _batch_at > {{ latest_batch(this) }}
+    {% endif %}
 
 ),
 
@@ -36,6 +49,8 @@ single_products as (
         brand,
         price,
         quantity,
+        order_id,
+        recommendation_id,
         'property' as mentioned_in
     from events
     where product_id is not null
@@ -54,6 +69,8 @@ list_elements as (
         occurred_at,
         is_bot,
         currency,
+        order_id,
+        recommendation_id,
         {{ json_array_elements('products') }} as product
     from events
     where event in ({{ "'" ~ (list_events | join("', '")) ~ "'" }})
@@ -80,6 +97,10 @@ list_products as (
             {{ number_or_null(json_text('product', 'quantity'), dbt.type_numeric(), max_abs=1e9) }}
             as {{ dbt.type_int() }}
         ) as quantity,
+        order_id,
+        -- A line quotes the recommendation it came from; else the event may, for every line.
+        coalesce({{ json_text('product', 'recommendation_id') }}, recommendation_id)
+            as recommendation_id,
         'products' as mentioned_in
     from list_elements
 
@@ -93,4 +114,4 @@ mentions as (
 
 )
 
-select * from mentions
+select mentions.*, {{ batch_stamp() }} as _batch_at from mentions

@@ -1,4 +1,18 @@
-{{ config(materialized='table') }}
+{#-
+    Incremental: a visit depends on all of its person's events (numbering, 30-minute gaps), so
+    a run rebuilds every visit of the people whose events int_events_stitched rewrote since
+    this model's latest batch (new and late events, and events re-stitched to someone else:
+    both the new and the previous person). Rows are replaced by (tenant_id, actor_id); a person
+    left with no events (their device now belongs to a user) gets a tombstone row that the
+    post-hook removes, so their old visits go too. `--full-refresh` rebuilds everything.
+-#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['tenant_id', 'actor_id'],
+    on_schema_change='append_new_columns',
+    post_hook="delete from {{ this }} where session_number is null",
+) }}
 
 -- Visits: a person's device-side events with no gap of `session_timeout_minutes` or more.
 -- Crawlers make no visits, and neither do server-side calls (a refund the shop's backend sends
@@ -9,6 +23,21 @@
 {% set timeout_ms = var('session_timeout_minutes') * 60 * 1000 %}
 
 with
+
+{% if is_incremental() %}
+changed as (
+
+    select stitched.tenant_id, stitched.actor_id
+    from {{ ref('int_events_stitched') }} as stitched
+    where stitched._batch_at > {{ latest_batch(this) }}
+    union
+    select stitched.tenant_id, stitched.previous_actor_id as actor_id
+    from {{ ref('int_events_stitched') }} as stitched
+    where stitched._batch_at > {{ latest_batch(this) }}
+      and stitched.previous_actor_id is not null
+
+),
+{% endif %}
 
 events as (
 
@@ -27,9 +56,16 @@ events as (
         utm_campaign,
         country,
         device_type
-    from {{ ref('int_events_stitched') }}
+    from {{ ref('int_events_stitched') }} as stitched
     where not is_bot
       and anonymous_id is not null
+      {% if is_incremental() %}
+      and exists (
+          select 1 from changed
+          where changed.tenant_id = stitched.tenant_id
+            and changed.actor_id = stitched.actor_id
+      )
+      {% endif %}
 
 ),
 
@@ -136,13 +172,56 @@ sessions as (
         landings.utm_medium,
         landings.utm_campaign,
         landings.country,
-        landings.device_type
+        landings.device_type,
+        {{ batch_stamp() }} as _batch_at
     from landings
     inner join totals
         on landings.tenant_id = totals.tenant_id
         and landings.actor_id = totals.actor_id
         and landings.session_number = totals.session_number
 
+),
+
+{% if is_incremental() %}
+tombstones as (
+
+    -- People whose visits all moved away: a row to make delete+insert drop their old ones.
+    select
+        cast(null as {{ dbt.type_string() }}) as session_id,
+        changed.tenant_id,
+        changed.actor_id,
+        {%- for column, type in [
+            ('user_id', dbt.type_string()), ('session_number', dbt.type_bigint()),
+            ('started_at', 'timestamp with time zone'), ('ended_at', 'timestamp with time zone'),
+            ('duration_seconds', dbt.type_bigint()), ('event_count', dbt.type_bigint()),
+            ('page_views', dbt.type_bigint()), ('product_views', dbt.type_bigint()),
+            ('cart_adds', dbt.type_bigint()), ('checkouts', dbt.type_bigint()),
+            ('orders', dbt.type_bigint()), ('landing_page', dbt.type_string()),
+            ('referrer', dbt.type_string()), ('utm_source', dbt.type_string()),
+            ('utm_medium', dbt.type_string()), ('utm_campaign', dbt.type_string()),
+            ('country', dbt.type_string()), ('device_type', dbt.type_string()),
+        ] %}
+        cast(null as {{ type }}) as {{ column }},
+        {%- endfor %}
+        {{ batch_stamp() }} as _batch_at
+    from changed
+    where not exists (
+        select 1 from sessions
+        where sessions.tenant_id = changed.tenant_id
+          and sessions.actor_id = changed.actor_id
+    )
+
+),
+{% endif %}
+
+final as (
+
+    select * from sessions
+    {% if is_incremental() %}
+    union all
+    select * from tombstones
+    {% endif %}
+
 )
 
-select * from sessions
+select * from final

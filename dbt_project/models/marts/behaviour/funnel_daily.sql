@@ -2,6 +2,8 @@
 -- reached each step (Product Viewed -> Product Added -> Checkout Started -> Order Completed).
 -- A visit counts at every step it reached, whatever the order of its events. Step rates are of
 -- the row; to roll rows up, sum the visit counts and divide again (rates do not add up).
+-- Drop-off counts the visits that reached a step but not the next one (a visit may skip a step:
+-- an add from a list page has no view), so a step's drop-off rate is not 1 - its conversion.
 
 with
 
@@ -56,7 +58,11 @@ counted as (
         sum(viewed) as viewed_sessions,
         sum(added) as added_sessions,
         sum(checked_out) as checkout_sessions,
-        sum(ordered) as ordered_sessions
+        sum(ordered) as ordered_sessions,
+        -- drop-off: visits that reached a step and not the next one
+        sum(viewed * (1 - added)) as dropped_after_view_sessions,
+        sum(added * (1 - checked_out)) as dropped_after_add_sessions,
+        sum(checked_out * (1 - ordered)) as dropped_after_checkout_sessions
     from session_steps
     group by 1, 2, 3, 4, 5
 
@@ -73,7 +79,13 @@ final as (
         cast(ordered_sessions as {{ type_ratio() }}) / nullif(checkout_sessions, 0)
             as checkout_to_order_rate,
         cast(ordered_sessions as {{ type_ratio() }}) / nullif(sessions, 0)
-            as session_conversion_rate
+            as session_conversion_rate,
+        cast(dropped_after_view_sessions as {{ type_ratio() }}) / nullif(viewed_sessions, 0)
+            as view_drop_off_rate,
+        cast(dropped_after_add_sessions as {{ type_ratio() }}) / nullif(added_sessions, 0)
+            as add_drop_off_rate,
+        cast(dropped_after_checkout_sessions as {{ type_ratio() }})
+            / nullif(checkout_sessions, 0) as checkout_drop_off_rate
     from counted
 
 )

@@ -1,7 +1,8 @@
--- The catalogue as the shop's own events describe it: one row per product, with the attributes
--- of its latest complete sighting (name and price present) by a person, else of its latest
--- sighting (crawlers last: anyone can claim to be one). There is no catalogue feed yet; what
--- shoppers saw is what the shop sells.
+-- The catalogue: one row per product a tenant sells. The imported catalogue (stg_imports__
+-- products) is the shop's own word and wins for name, category, brand and price; what events
+-- said fills in the rest, and describes products the shop never imported. For the event side,
+-- the attributes of the latest complete sighting (name and price present) by a person win,
+-- else of the latest sighting (crawlers last: anyone can claim to be one).
 
 with
 
@@ -11,46 +12,108 @@ mentions as (
 
 ),
 
-ranked as (
+catalog as (
+
+    select * from {{ ref('stg_imports__products') }}
+
+),
+
+classified as (
+
+    -- How good a sighting is: people before crawlers, complete (name and price) first.
+    select
+        mentions.*,
+        (case when is_bot then 2 else 0 end)
+        + (case when product_name is not null and price is not null then 0 else 1 end)
+            as sighting_class
+    from mentions
+
+),
+
+summary as (
 
     select
         tenant_id,
         product_id,
-        product_name,
-        category,
-        brand,
-        price,
-        currency,
+        min(sighting_class) as best_class,
+        min(occurred_at) as first_seen_at,
+        max(occurred_at) as last_seen_at,
+        count(*) as mentions
+    from classified
+    group by tenant_id, product_id
+
+),
+
+best_time as (
+
+    -- The latest sighting of the best class. Aggregates and joins against one row per
+    -- product, instead of ranking every mention: this runs over all of them on every build.
+    select classified.tenant_id, classified.product_id, max(classified.occurred_at) as seen_at
+    from classified
+    inner join summary
+        on classified.tenant_id = summary.tenant_id
+        and classified.product_id = summary.product_id
+        and classified.sighting_class = summary.best_class
+    group by classified.tenant_id, classified.product_id
+
+),
+
+ranked as (
+
+    select
+        classified.tenant_id,
+        classified.product_id,
+        classified.product_name,
+        classified.category,
+        classified.brand,
+        classified.price,
+        classified.currency,
+        summary.first_seen_at,
+        summary.last_seen_at,
+        summary.mentions,
         row_number() over (
-            partition by tenant_id, product_id
-            order by
-                case when is_bot then 1 else 0 end,
-                case when product_name is not null and price is not null then 0 else 1 end,
-                occurred_at desc,
-                message_id desc
-        ) as recency_rank,
-        min(occurred_at) over (partition by tenant_id, product_id) as first_seen_at,
-        max(occurred_at) over (partition by tenant_id, product_id) as last_seen_at,
-        count(*) over (partition by tenant_id, product_id) as mentions
-    from mentions
+            partition by classified.tenant_id, classified.product_id
+            order by classified.message_id desc
+        ) as recency_rank
+    from classified
+    inner join summary
+        on classified.tenant_id = summary.tenant_id
+        and classified.product_id = summary.product_id
+        and classified.sighting_class = summary.best_class
+    inner join best_time
+        on classified.tenant_id = best_time.tenant_id
+        and classified.product_id = best_time.product_id
+        and classified.occurred_at = best_time.seen_at
+
+),
+
+seen as (
+
+    select * from ranked where recency_rank = 1
 
 ),
 
 final as (
 
     select
-        tenant_id,
-        product_id,
-        product_name as name,
-        category,
-        brand,
-        price,
-        currency,
-        first_seen_at,
-        last_seen_at,
-        mentions
-    from ranked
-    where recency_rank = 1
+        coalesce(catalog.tenant_id, seen.tenant_id) as tenant_id,
+        coalesce(catalog.product_id, seen.product_id) as product_id,
+        coalesce(catalog.product_name, seen.product_name) as name,
+        coalesce(catalog.category, seen.category) as category,
+        coalesce(catalog.brand, seen.brand) as brand,
+        case when catalog.price is not null then catalog.price else seen.price end as price,
+        case
+            when catalog.price is not null then catalog.currency else seen.currency
+        end as currency,
+        catalog.sku,
+        catalog.product_id is not null as in_catalog,
+        seen.first_seen_at,
+        seen.last_seen_at,
+        coalesce(seen.mentions, 0) as mentions
+    from seen
+    full outer join catalog
+        on seen.tenant_id = catalog.tenant_id
+        and seen.product_id = catalog.product_id
 
 )
 

@@ -85,7 +85,12 @@ periods as (
 
 cohort_sizes as (
 
-    select tenant_id, cohort_grain, cohort_start, active_customers as cohort_customers
+    select
+        tenant_id,
+        cohort_grain,
+        cohort_start,
+        active_customers as cohort_customers,
+        net_revenue as cohort_revenue
     from periods
     where period_number = 0
 
@@ -104,7 +109,10 @@ final as (
             / cohort_sizes.cohort_customers as customer_retention,
         cast(periods.net_revenue as {{ type_money() }}) as net_revenue,
         cast(periods.net_revenue as {{ type_ratio() }})
-            / nullif(cohort_sizes.cohort_customers, 0) as revenue_per_cohort_customer
+            / nullif(cohort_sizes.cohort_customers, 0) as revenue_per_cohort_customer,
+        -- revenue retention: the period's revenue against the cohort's first period's
+        cast(periods.net_revenue as {{ type_ratio() }})
+            / nullif(cohort_sizes.cohort_revenue, 0) as revenue_retention
     from periods
     inner join cohort_sizes
         on periods.tenant_id = cohort_sizes.tenant_id

@@ -12,17 +12,24 @@
 
 {% set property_paths = [
     'product_id', 'name', 'category', 'brand', 'price', 'quantity', 'order_id', 'revenue',
-    'total', 'currency', 'url', 'referrer', 'products',
+    'total', 'currency', 'url', 'referrer', 'products', 'coupon', 'recommendation_id',
+    'algorithm', 'product_ids',
 ] %}
 {% set context_paths = [
     'location.country', 'userAgent', 'locale', 'library.name', 'page.url', 'page.referrer',
     'campaign.source', 'campaign.medium', 'campaign.name', 'intellishop.is_bot',
     'intellishop.device_type', 'intellishop.browser', 'intellishop.os',
 ] %}
+{#- Traits of identify calls (the person table's source); other calls' traits are ignored. -#}
+{% set trait_paths = ['email', 'first_name', 'last_name', 'name', 'phone'] %}
 {#- Expressions that take each field out of the parsed values, by path. -#}
 {% set prop = {} %}
 {% for path in property_paths %}
     {% do prop.update({path: json_extracted('property_values', property_paths, path)}) %}
+{% endfor %}
+{% set trait = {} %}
+{% for path in trait_paths %}
+    {% do trait.update({path: json_extracted('trait_values', trait_paths, path)}) %}
 {% endfor %}
 {% set ctx = {} %}
 {% for path in context_paths %}
@@ -68,7 +75,10 @@ parsed as (
     select
         *,
         {{ json_extract_many('properties', property_paths) }} as property_values,
-        {{ json_extract_many('context', context_paths) }} as context_values
+        {{ json_extract_many('context', context_paths) }} as context_values,
+        case
+            when "type" = 'identify' then {{ json_extract_many('traits', trait_paths) }}
+        end as trait_values
     from ranked
     where arrival_rank = 1
     {% if is_incremental() %}
@@ -122,6 +132,20 @@ renamed as (
         upper({{ prop['currency'] }}) as currency,
         -- JSON text of properties.products[] (cart, checkout and order events), else null
         {{ prop['products'] }} as products,
+        {{ prop['coupon'] }} as coupon,
+        -- recommendations: the serving API's "Recommendations Served" and the shop's clicks,
+        -- cart adds and orders that quote what they came from
+        {{ prop['recommendation_id'] }} as recommendation_id,
+        {{ prop['algorithm'] }} as recommendation_algorithm,
+        -- JSON text of properties.product_ids[] (Recommendations Served), else null
+        {{ prop['product_ids'] }} as recommended_product_ids,
+
+        -- identify traits (null on other calls)
+        {{ trait['email'] }} as trait_email,
+        {{ trait['first_name'] }} as trait_first_name,
+        {{ trait['last_name'] }} as trait_last_name,
+        {{ trait['name'] }} as trait_name,
+        {{ trait['phone'] }} as trait_phone,
 
         -- context
         {{ ctx['location.country'] }} as country,
