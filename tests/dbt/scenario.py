@@ -158,6 +158,29 @@ NY = [
         properties=MUG,
         context=browser("/p/mug", CRAWLER),
     ),
+    # What IntelliShop logged itself: a recommendation list served to alice (the API names a
+    # list without a device by its recommendation id) and her exposure to an experiment. They
+    # feed attribution and experiment results, never visits or identity links.
+    message(
+        "m30",
+        "track",
+        utc(1, 20),
+        event="Recommendations Served",
+        user="alice",
+        anon="rec-r1",
+        properties={"recommendation_id": "r1", "algorithm": "blend", "product_ids": ["p1"]},
+        context={"library": {"name": "intellishop-serving"}},
+    ),
+    message(
+        "m31",
+        "track",
+        utc(1, 20),
+        event="Experiment Viewed",
+        user="alice",
+        anon="rec-r1",
+        properties={"experiment_id": "recs-1", "variation_id": "als"},
+        context={"library": {"name": "intellishop-serving"}},
+    ),
 ]
 #: m02 again: the client retried the batch, which the collector stores a second time.
 NY_RETRY = [{**NY[1], "received_at": utc(1, 14, 12)}]

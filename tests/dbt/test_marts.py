@@ -34,6 +34,8 @@ def test_recommendations_earn_what_was_clicked_within_the_window_or_quoted(
         (date(2025, 3, 5), "als", 0, 0, 0, 0, 1, 1, 1, 30, None),
         (date(2025, 3, 5), "trending", 0, 0, 0, 0, 1, 1, 1, 40, None),
         # dave's L-2 of p3 on 10 March: his click was nine days before, outside the 7 days.
+        # ny: the list served to alice (one product), never clicked.
+        (date(2025, 3, 1), "blend", 1, 1, 0, 0, 0, 0, 0, 0, 0.0),
     ]
 
 

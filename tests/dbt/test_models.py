@@ -101,6 +101,18 @@ def test_anonymous_events_before_identify_belong_to_the_user(
     ]
 
 
+def test_what_intellishop_logs_is_no_visit_and_no_identity_link(
+    warehouse: duckdb.DuckDBPyConnection,
+) -> None:
+    assert rows(
+        warehouse,
+        "select message_id, is_internal, experiment_id, variation_id from stg_collector__events "
+        "where tenant_id = 'ny' and message_id in ('m30', 'm31', 'm01') order by 1",
+    ) == [("m01", False, None, None), ("m30", True, None, None), ("m31", True, "recs-1", "als")]
+    assert rows(warehouse, "select * from int_identity_map where anonymous_id = 'rec-r1'") == []
+    # The sessions test below pins alice's two visits: the 20:00 internal events add none.
+
+
 def test_visits_split_after_30_minutes_and_skip_bots_and_server_calls(
     warehouse: duckdb.DuckDBPyConnection,
 ) -> None:

@@ -25,6 +25,7 @@ links as (
     from events
     where anonymous_id is not null
       and user_id is not null
+      and is_internal is not true
 
     union all
 

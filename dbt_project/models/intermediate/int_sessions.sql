@@ -58,6 +58,7 @@ events as (
         device_type
     from {{ ref('int_events_stitched') }} as stitched
     where not is_bot
+      and is_internal is not true
       and anonymous_id is not null
       {% if is_incremental() %}
       and exists (

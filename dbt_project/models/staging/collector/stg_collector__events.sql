@@ -13,7 +13,7 @@
 {% set property_paths = [
     'product_id', 'name', 'category', 'brand', 'price', 'quantity', 'order_id', 'revenue',
     'total', 'currency', 'url', 'referrer', 'products', 'coupon', 'recommendation_id',
-    'algorithm', 'product_ids',
+    'algorithm', 'product_ids', 'experiment_id', 'variation_id',
 ] %}
 {% set context_paths = [
     'location.country', 'userAgent', 'locale', 'library.name', 'page.url', 'page.referrer',
@@ -139,6 +139,9 @@ renamed as (
         {{ prop['algorithm'] }} as recommendation_algorithm,
         -- JSON text of properties.product_ids[] (Recommendations Served), else null
         {{ prop['product_ids'] }} as recommended_product_ids,
+        -- Experiment Viewed (exposures logged by intellishop.experiments)
+        {{ prop['experiment_id'] }} as experiment_id,
+        {{ prop['variation_id'] }} as variation_id,
 
         -- identify traits (null on other calls)
         {{ trait['email'] }} as trait_email,
@@ -186,6 +189,10 @@ classified as (
             or lower(user_agent) like '%spider%',
             false
         ) as is_bot,
+        -- What IntelliShop itself logged (recommendations served, campaign messages, email
+        -- opens and clicks): kept for attribution, never counted as shop visits or identities.
+        coalesce(library_name in ('intellishop-serving', 'intellishop-automation'), false)
+            as is_internal,
         case
             when enriched_device_type in ('desktop', 'mobile', 'tablet')
                 then enriched_device_type
