@@ -12,6 +12,7 @@ from intellishop.tenants import CachedTenantAuthenticator, TenantRegistry
 
 from .cors import TenantCorsMiddleware
 from .event_log import open_event_log
+from .event_log.group_commit import GroupCommitter
 from .limits import install_tenant_limits, open_tenant_limits
 from .logging import configure_access_log
 from .metrics import RequestObservationMiddleware
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.event_log = open_event_log(settings)
+    app.state.appender = GroupCommitter(app.state.event_log)
     app.state.authenticate = CachedTenantAuthenticator(TenantRegistry(settings.tenants_db_path))
     install_tenant_limits(app, open_tenant_limits(settings))
     app.add_middleware(TenantCorsMiddleware)

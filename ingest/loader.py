@@ -24,6 +24,7 @@ import fcntl
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -47,6 +48,13 @@ LOADER_CONSUMER = "raw-loader"
 _UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, psycopg.OperationalError)
 #: Entries per chunk: with 100-event batches, 100k events per Parquet write.
 CHUNK_ENTRIES = 1000
+#: Entries per chunk of a following loader (``intellishop load --follow``): a chunk's events are
+#: committed together, so its size bounds the accept-to-raw-zone latency of a loader that has
+#: fallen behind (100 entries of 100 events: about 0.2-0.3 s of PostgreSQL work here); when it
+#: has caught up a chunk is whatever arrived since the last poll.
+FOLLOW_CHUNK_ENTRIES = 100
+#: A loader that keeps running prunes at most this often.
+PRUNE_EVERY_SECONDS = 600.0
 
 _RAW_WITH_KEYS = pa.schema(
     [*RAW_EVENT_SCHEMA, pa.field("tenant_id", pa.string()), pa.field("event_date", pa.date32())]
@@ -63,6 +71,8 @@ class LoadReport:
     #: Events not written because the tenant already had their message id.
     duplicates: int = 0
     files: list[Path] = field(default_factory=list)
+    #: Loaded message ids forgotten because they were older than the dedup window.
+    pruned: int = 0
 
 
 def entries_to_table(entries: Sequence[LogEntry]) -> pa.Table:
@@ -109,21 +119,44 @@ def _loader_lock(settings: Settings) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def now_us() -> int:
+    """The loader's clock: microseconds since the epoch (a function, so tests can move it)."""
+    return time.time_ns() // 1000
+
+
+def dedup_window_seconds(settings: Settings) -> int:
+    """How long a loaded message id is remembered (``INTELLISHOP_DEDUP_WINDOW_SECONDS``)."""
+    return settings.dedup_window_seconds
+
+
 class LoadedMessages:
-    """Message ids already in the local raw zone, per tenant, with the offset that brought them.
+    """Message ids already in the local raw zone, per tenant, with the offset that brought them
+    and when they were loaded (``loaded_at_us``, for pruning after the dedup window).
 
     A separate SQLite file (not the event log's), so the loader never holds the lock the
     collector's appends wait for. Lookups and inserts are one statement per chunk (a temporary
     table join and ``executemany``), never a round trip per event."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, clock: Callable[[], int] | None = None) -> None:
+        self._clock = clock or now_us
         self.con = sqlite3.connect(path, timeout=30, isolation_level=None)
         self.con.execute("pragma journal_mode=wal")
         self.con.execute("pragma synchronous=full")
         self.con.execute(
             "create table if not exists loaded_messages (tenant_id text not null,"
             " message_id text not null, log_offset integer not null,"
+            " loaded_at_us integer not null default 0,"
             " primary key (tenant_id, message_id)) without rowid"
+        )
+        columns = {row[1] for row in self.con.execute("pragma table_info(loaded_messages)")}
+        if "loaded_at_us" not in columns:
+            # A table from before pruning: its ids count as loaded now (kept one window).
+            self.con.execute(
+                "alter table loaded_messages add column loaded_at_us integer not null default 0"
+            )
+            self.con.execute("update loaded_messages set loaded_at_us = ?", (self._clock(),))
+        self.con.execute(
+            "create index if not exists loaded_messages_loaded_at on loaded_messages (loaded_at_us)"
         )
         self.con.execute(
             "create temp table chunk (tenant_id text not null, message_id text not null)"
@@ -159,17 +192,33 @@ class LoadedMessages:
         """Remember the written rows; the first offset of a message id wins (idempotent)."""
         self.con.execute("begin")
         try:
+            now_us = self._clock()
             self.con.executemany(
-                "insert or ignore into loaded_messages values (?, ?, ?)",
-                zip(
-                    table.column("tenant_id").to_pylist(),
-                    table.column("message_id").to_pylist(),
-                    table.column("log_offset").to_pylist(),
-                    strict=True,
+                "insert or ignore into loaded_messages"
+                " (tenant_id, message_id, log_offset, loaded_at_us) values (?, ?, ?, ?)",
+                (
+                    (tenant, message, offset, now_us)
+                    for tenant, message, offset in zip(
+                        table.column("tenant_id").to_pylist(),
+                        table.column("message_id").to_pylist(),
+                        table.column("log_offset").to_pylist(),
+                        strict=True,
+                    )
                 ),
             )
         finally:
             self.con.execute("commit")
+
+    def prune(self, window_seconds: int) -> int:
+        """Forget ids loaded more than ``window_seconds`` ago; returns how many were dropped."""
+        cutoff = self._clock() - window_seconds * 1_000_000
+        return self.con.execute(
+            "delete from loaded_messages where loaded_at_us < ?", (cutoff,)
+        ).rowcount
+
+    def count(self) -> int:
+        row = self.con.execute("select count(*) from loaded_messages").fetchone()
+        return int(row[0])
 
     def close(self) -> None:
         self.con.close()
@@ -226,11 +275,24 @@ def _opened(settings: Settings) -> Iterator[tuple[EventLog, RawZone, LoadedMessa
         log.close()
 
 
+def prune_loaded_ids(zone: RawZone, loaded: LoadedMessages | None, window_seconds: int) -> int:
+    """Drop the loaded message ids older than the dedup window (see
+    :data:`DEDUP_WINDOW_SECONDS`); returns how many were dropped."""
+    if loaded is not None:
+        return loaded.prune(window_seconds)
+    if isinstance(zone, PostgresRawZone):
+        return zone.prune_loaded_messages(window_seconds)
+    return 0
+
+
 def drain_event_log(settings: Settings, *, chunk_entries: int = CHUNK_ENTRIES) -> LoadReport:
-    """Load every pending event-log entry into the raw zone; returns what was loaded."""
+    """Load every pending event-log entry into the raw zone; returns what was loaded.
+
+    Afterwards, ids loaded longer ago than the dedup window are pruned."""
     report = LoadReport()
     with _loader_lock(settings), _opened(settings) as (log, zone, loaded):
         _load_pending(log, zone, loaded, chunk_entries, report)
+        report.pruned = prune_loaded_ids(zone, loaded, dedup_window_seconds(settings))
     return report
 
 
@@ -238,7 +300,7 @@ def follow_event_log(
     settings: Settings,
     stop: threading.Event,
     *,
-    chunk_entries: int = CHUNK_ENTRIES,
+    chunk_entries: int = FOLLOW_CHUNK_ENTRIES,
     idle_seconds: float = 0.01,
     report: LoadReport | None = None,
     on_written: Callable[[pa.Table], None] | None = None,
@@ -250,6 +312,8 @@ def follow_event_log(
     ``on_written`` sees each chunk's rows once they are durable in the raw zone (the latency
     benchmark times them)."""
     report = report if report is not None else LoadReport()
+    window = dedup_window_seconds(settings)
+    pruned_at = -PRUNE_EVERY_SECONDS
     with _loader_lock(settings):
         while not stop.is_set():
             try:
@@ -257,6 +321,9 @@ def follow_event_log(
                     while not stop.is_set():
                         before = report.batches
                         _load_pending(log, zone, loaded, chunk_entries, report, on_written)
+                        if time.monotonic() - pruned_at >= PRUNE_EVERY_SECONDS:
+                            report.pruned += prune_loaded_ids(zone, loaded, window)
+                            pruned_at = time.monotonic()
                         if report.batches == before:
                             stop.wait(idle_seconds)
             except _UNAVAILABLE as error:

@@ -20,6 +20,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_ADMIN_TOKEN = "change-me-admin-token"  # noqa: S105 - the refused placeholder
 #: The placeholder JWT signing secret; the prod profile refuses it.
 DEFAULT_JWT_SECRET = "change-me-jwt-secret-a-placeholder-of-32-bytes"  # noqa: S105
+#: How long a loaded message id is remembered (both profiles): a client's retry of a message,
+#: or a redelivered entry, that reaches the loader within this time of the first copy lands
+#: once. Older ids are pruned, so the tables of loaded ids stay the size of one window instead
+#: of growing forever. Seven days covers the SDKs' retries (the browser tracker keeps its queue
+#: across visits) and a platform's webhook retries (Shopify: 48 hours). A duplicate older than
+#: that still lands at most once a day in prod (raw.events is unique per tenant, day and
+#: message id) and staging keeps one row per message id in either profile.
+DEDUP_WINDOW_SECONDS = 7 * 86_400
 
 
 #: The variable through which the prod Dagster instance finds PostgreSQL (see dagster.yaml).
@@ -78,6 +86,9 @@ class Settings(BaseSettings):
     automation_tracking_base_url: str | None = None
     #: Key of signed tracking links (default: derived from the admin token).
     automation_tracking_secret: str | None = None
+
+    #: How long loaders remember a loaded message id (see DEDUP_WINDOW_SECONDS).
+    dedup_window_seconds: int = Field(default=DEDUP_WINDOW_SECONDS, ge=3600)
 
     postgres_dsn: str = "postgresql://postgres@127.0.0.1:5432/intellishop"
     redis_url: str = "redis://127.0.0.1:6379/0"

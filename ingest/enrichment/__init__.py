@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 from .geo import country_for_ip
-from .user_agent import describe_user_agent
+from .user_agent import MAX_USER_AGENT_CHARS, describe_user_agent
 from .utm import campaign_of
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -62,6 +62,30 @@ def client_ip(
     return hops[0] if hops else peer
 
 
+def device_of(user_agent: str) -> dict[str, Any]:
+    """``context.intellishop`` for a user agent, cached by the user-agent string.
+
+    A shop's traffic repeats a few thousand user agents, so the dict is built once per agent
+    and shared by every event that carries it: callers encode it and must not change it. The
+    key is the parsed prefix only, so hostile megabyte-long agents cannot bloat the cache.
+    """
+    return _device_of(user_agent[:MAX_USER_AGENT_CHARS])
+
+
+@lru_cache(maxsize=8192)
+def _device_of(user_agent: str) -> dict[str, Any]:
+    info = describe_user_agent(user_agent)
+    return {
+        "is_bot": info.is_bot,
+        "device_type": info.device_type,
+        "browser": info.browser,
+        "os": info.os,
+    }
+
+
+_NO_USER_AGENT: dict[str, Any] = {"is_bot": False}
+
+
 @dataclass(frozen=True, slots=True)
 class ContextEnricher:
     """Enriches the contexts of one request's events (the request IP and tenant rule are fixed)."""
@@ -71,7 +95,15 @@ class ContextEnricher:
 
     def __call__(self, context: dict[str, Any]) -> dict[str, Any]:
         """A new context with the derived fields; the given dict is not changed."""
-        enriched = dict(context)
+        enriched = self.in_place(dict(context))
+        enriched["intellishop"] = dict(enriched["intellishop"])
+        return enriched
+
+    def in_place(self, enriched: dict[str, Any]) -> dict[str, Any]:
+        """Add the derived fields to ``enriched`` itself and return it (the collector's path:
+        each event's context is decoded for it alone, so copying it would be wasted work).
+        ``enriched["intellishop"]`` is shared between events of one user agent: encode it,
+        do not change it."""
         sent_ip = enriched.pop("ip", None)
         ip = sent_ip if isinstance(sent_ip, str) and sent_ip else self.request_ip
         if self.store_ip and ip:
@@ -93,16 +125,16 @@ class ContextEnricher:
 
         user_agent = enriched.get("userAgent")
         if isinstance(user_agent, str) and user_agent:
-            info = describe_user_agent(user_agent)
-            enriched["intellishop"] = {
-                "is_bot": info.is_bot,
-                "device_type": info.device_type,
-                "browser": info.browser,
-                "os": info.os,
-            }
+            enriched["intellishop"] = device_of(user_agent)
         else:
-            enriched["intellishop"] = {"is_bot": False}
+            enriched["intellishop"] = _NO_USER_AGENT
         return enriched
 
 
-__all__ = ["ContextEnricher", "client_ip", "country_for_ip", "describe_user_agent"]
+__all__ = [
+    "ContextEnricher",
+    "client_ip",
+    "country_for_ip",
+    "describe_user_agent",
+    "device_of",
+]

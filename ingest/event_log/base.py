@@ -8,6 +8,7 @@ consumer that dies re-reads what it had not committed (at-least-once; loading is
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,6 +27,12 @@ class LogEntry:
 class EventLog(Protocol):
     def append(self, batch: LoggedBatch) -> str:
         """Store a batch durably; returns its entry id."""
+        ...
+
+    def append_many(self, batches: Sequence[LoggedBatch]) -> list[str]:
+        """Store several batches durably in one write (group commit); their ids, in order.
+
+        All or nothing: when it raises, none of them is acknowledged."""
         ...
 
     def read(self, consumer: str, limit: int) -> list[LogEntry]:

@@ -123,6 +123,18 @@ class RedisStreamEventLog:
         }
         return _text(self.client.xadd(self.stream, fields))  # type: ignore[arg-type]
 
+    def append_many(self, batches: Sequence[LoggedBatch]) -> list[str]:
+        """One round trip for every batch: a MULTI/EXEC pipeline of XADDs, all or nothing."""
+        pipe = self.client.pipeline(transaction=True)
+        for batch in batches:
+            fields: dict[str | bytes, bytes | str | int] = {
+                "tenant": batch.tenant_id,
+                "n": len(batch.events),
+                "batch": _encoder.encode(batch),
+            }
+            pipe.xadd(self.stream, fields)  # type: ignore[arg-type]
+        return [_text(entry_id) for entry_id in pipe.execute()]
+
     # --- consuming -------------------------------------------------------------------------
 
     def _ensure_group(self, group: str) -> None:

@@ -10,7 +10,9 @@ name, fsynced and renamed, so dbt never reads half a file.
 
 The warehouse reads it once a ``catalog`` source and a ``stg_catalog__products`` model exist
 (the ``products`` mart can then prefer catalog names, categories, brands and prices over what
-events mentioned). Local profile only for now.
+events mentioned). In the prod profile the same rows also go to PostgreSQL, table
+``raw.catalog`` (the same columns plus ``tenant_id``; primary key (tenant_id, product_id)), the
+tenant's rows replaced in one transaction (``ingest.raw_zone.postgres``).
 """
 
 from __future__ import annotations
@@ -155,12 +157,17 @@ def plan_products(
 
 
 def write_catalog(settings: Settings, tenant_id: str, table: pa.Table) -> Path:
-    """Replace the tenant's catalog file atomically (write, fsync, rename)."""
-    if settings.profile is not Profile.LOCAL:
-        raise NotImplementedError(
-            "catalog imports write the local Parquet raw zone; the prod raw zone's catalog "
-            "table lands with the warehouse work"
-        )
+    """Replace the tenant's catalog: the Parquet file atomically (write, fsync, rename), and in
+    the prod profile also the tenant's rows of ``raw.catalog`` in PostgreSQL (one transaction,
+    written first, so a failure there leaves both as they were)."""
+    if settings.profile is Profile.PROD:
+        from ..raw_zone import PostgresRawZone
+
+        zone = PostgresRawZone(settings.postgres_dsn)
+        try:
+            zone.write_catalog(tenant_id, table)
+        finally:
+            zone.close()
     path = catalog_path(settings, tenant_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".parquet.tmp")

@@ -10,29 +10,31 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import anyio
 import msgspec
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from intellishop.events import LoggedBatch, LoggedEvent
-from intellishop.tenants import Tenant
+from intellishop.settings import Settings
 
-from ..deps import CurrentTenant, EventLogDep, SettingsDep
+from ..deps import API_KEY_PARAMETERS, appender_of
 from ..enrichment import ContextEnricher, client_ip
-from ..limits import AdmissionDep
+from ..limits import AdmissionDep, EventAdmission
 from ..metrics import record_events, record_rejected_request
 from ..validation import (
     FieldError,
     RequestError,
+    body_is_clean,
     check_content_type,
     decode_content,
     decode_envelope,
     decode_object,
+    validate_batch,
     validate_message,
 )
 
 router = APIRouter(prefix="/v1", tags=["collect"])
+_encoder = msgspec.json.Encoder()
 
 _MESSAGE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -133,7 +135,7 @@ def _request_error(exc: RequestError) -> JSONResponse:
     return _error(exc.status_code, exc.detail, **extra)
 
 
-def _enricher(request: Request, store_ip: bool, settings: SettingsDep) -> ContextEnricher:
+def _enricher(request: Request, store_ip: bool, settings: Settings) -> ContextEnricher:
     peer = request.client.host if request.client else None
     forwarded_for = request.headers.get("x-forwarded-for")
     return ContextEnricher(client_ip(peer, forwarded_for, settings.trusted_proxies), store_ip)
@@ -150,8 +152,22 @@ def _error_paths(prefix: str, errors: list[FieldError]) -> list[dict[str, str]]:
     ]
 
 
-async def _durable_append(log: EventLogDep, tenant_id: str, events: list[LoggedEvent]) -> None:
-    await anyio.to_thread.run_sync(log.append, LoggedBatch(tenant_id=tenant_id, events=events))
+async def _durable_append(
+    request: Request, admission: EventAdmission, events: list[LoggedEvent]
+) -> None:
+    """Returns once the events are durable (grouped with concurrent requests' batches); if
+    the append fails, the quota reserved for them is given back."""
+    appender = appender_of(request)
+    try:
+        await appender.append(LoggedBatch(admission.tenant.tenant_id, events))
+    except BaseException:
+        await admission.give_back()
+        raise
+
+
+def _json(status_code: int, content: dict[str, Any]) -> Response:
+    """A JSON response encoded by msgspec (the stdlib encoder costs more per request)."""
+    return Response(_encoder.encode(content), status_code, media_type="application/json")
 
 
 @router.post(
@@ -159,20 +175,16 @@ async def _durable_append(log: EventLogDep, tenant_id: str, events: list[LoggedE
     summary="Send several messages in one request (Segment's batch API)",
     responses=_ERROR_RESPONSES,
     openapi_extra={
+        "parameters": API_KEY_PARAMETERS,
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": _BATCH_SCHEMA}},
-        }
+        },
     },
 )
-async def batch(
-    request: Request,
-    tenant: CurrentTenant,
-    settings: SettingsDep,
-    log: EventLogDep,
-    admission: AdmissionDep,
-) -> JSONResponse:
-    request.state.tenant_id = tenant.tenant_id
+async def batch(request: Request, admission: AdmissionDep) -> Response:
+    tenant = admission.tenant
+    settings: Settings = request.app.state.settings
     body = await _request_body(request, settings.max_batch_bytes, "batch")
     if isinstance(body, JSONResponse):
         return body
@@ -185,27 +197,23 @@ async def batch(
         record_rejected_request("empty")
         return _error(400, "batch is empty", field="batch")
 
-    enrich = _enricher(request, tenant.store_ip, settings)
-    accepted: list[LoggedEvent] = []
+    accepted, failed = validate_batch(
+        envelope.batch,
+        received_at_us=received_at_us,
+        envelope_sent_at=envelope.sentAt,
+        envelope_context=envelope.context,
+        max_event_bytes=settings.max_event_bytes,
+        max_future_us=settings.max_clock_skew_seconds * 1_000_000,
+        enrich=_enricher(request, tenant.store_ip, settings).in_place,
+        clean=body_is_clean(body),
+    )
     rejected: list[dict[str, Any]] = []
     error_paths: list[dict[str, str]] = []
     reasons: list[str] = []
-    for index, raw in enumerate(envelope.batch):
-        outcome = validate_message(
-            bytes(raw),
-            received_at_us=received_at_us,
-            envelope_sent_at=envelope.sentAt,
-            envelope_context=envelope.context,
-            max_event_bytes=settings.max_event_bytes,
-            max_future_us=settings.max_clock_skew_seconds * 1_000_000,
-            enrich=enrich,
-        )
-        if isinstance(outcome, LoggedEvent):
-            accepted.append(outcome)
-        else:
-            rejected.append({"index": index, "errors": [e.as_dict() for e in outcome]})
-            error_paths.extend(_error_paths(f"batch[{index}]", outcome))
-            reasons.append(outcome[0].reason)
+    for index, errors in failed:
+        rejected.append({"index": index, "errors": [e.as_dict() for e in errors]})
+        error_paths.extend(_error_paths(f"batch[{index}]", errors))
+        reasons.append(errors[0].reason)
     request.state.events_rejected = len(rejected)
     if not accepted:
         record_events(0, reasons)
@@ -216,23 +224,18 @@ async def batch(
     accepted, rejected = await admission.admit(accepted, rejected, len(envelope.batch))
     reasons.extend(["quota"] * (len(rejected) - invalid))
     request.state.events_rejected = len(rejected)
-    await _durable_append(log, tenant.tenant_id, accepted)
+    await _durable_append(request, admission, accepted)
     record_events(len(accepted), reasons)
     request.state.events_accepted = len(accepted)
-    return JSONResponse(
-        {"success": True, "accepted": len(accepted), "rejected": rejected, "errors": error_paths}
+    return _json(
+        200,
+        {"success": True, "accepted": len(accepted), "rejected": rejected, "errors": error_paths},
     )
 
 
-async def _single(
-    request: Request,
-    tenant: Tenant,
-    settings: SettingsDep,
-    log: EventLogDep,
-    message_type: str,
-    admission: AdmissionDep,
-) -> JSONResponse:
-    request.state.tenant_id = tenant.tenant_id
+async def _single(request: Request, message_type: str, admission: EventAdmission) -> Response:
+    tenant = admission.tenant
+    settings: Settings = request.app.state.settings
     body = await _request_body(request, settings.max_event_bytes, "event")
     if isinstance(body, JSONResponse):
         return body
@@ -250,7 +253,7 @@ async def _single(
         max_event_bytes=settings.max_event_bytes,
         max_future_us=settings.max_clock_skew_seconds * 1_000_000,
         forced_type=message_type,
-        enrich=_enricher(request, tenant.store_ip, settings),
+        enrich=_enricher(request, tenant.store_ip, settings).in_place,
     )
     if not isinstance(outcome, LoggedEvent):
         record_events(0, [outcome[0].reason])
@@ -261,21 +264,15 @@ async def _single(
             errors=[e.as_dict() for e in outcome],
         )
     await admission.admit([outcome], [], 1)
-    await _durable_append(log, tenant.tenant_id, [outcome])
+    await _durable_append(request, admission, [outcome])
     record_events(1, ())
     request.state.events_accepted = 1
-    return JSONResponse({"success": True, "accepted": 1, "rejected": []})
+    return _json(200, {"success": True, "accepted": 1, "rejected": []})
 
 
 def _single_route(message_type: str) -> None:
-    async def endpoint(
-        request: Request,
-        tenant: CurrentTenant,
-        settings: SettingsDep,
-        log: EventLogDep,
-        admission: AdmissionDep,
-    ) -> JSONResponse:
-        return await _single(request, tenant, settings, log, message_type, admission)
+    async def endpoint(request: Request, admission: AdmissionDep) -> Response:
+        return await _single(request, message_type, admission)
 
     endpoint.__name__ = message_type
     router.add_api_route(
@@ -285,10 +282,11 @@ def _single_route(message_type: str) -> None:
         summary=f"Send one {message_type} message",
         responses=_ERROR_RESPONSES,
         openapi_extra={
+            "parameters": API_KEY_PARAMETERS,
             "requestBody": {
                 "required": True,
                 "content": {"application/json": {"schema": _MESSAGE_SCHEMA}},
-            }
+            },
         },
     )
 

@@ -12,5 +12,5 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", summary="The collector is up and can reach its event log")
-def healthz(settings: SettingsDep) -> dict[str, Any]:
+async def healthz(settings: SettingsDep) -> dict[str, Any]:
     return {"status": "ok", "service": "collector", "profile": settings.profile.value}

@@ -10,6 +10,10 @@ a topic we do not map is 202 with a message (retrying would not help); a body th
 parse is 400 naming the field; 200 means the events are durable in the event log. Redelivery is
 harmless: message ids are derived from the platform object, so a webhook delivered twice lands
 once downstream.
+
+Events are enriched like collector events, from what the payload says about the shopper (see
+:mod:`ingest.platforms.client`): country, device, bot flag; the IP only for tenants that opted
+in. The request's own IP is the platform's server, so it is never used.
 """
 
 from __future__ import annotations
@@ -26,10 +30,12 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
 from intellishop.events import LoggedBatch, LoggedEvent
+from intellishop.tenants import TenantRegistry
 
 from ..deps import EventLogDep, SettingsDep
 from ..platforms import shopify, woocommerce
 from ..platforms.canonical import PayloadError
+from ..platforms.client import ClientInfo, enrich_events, shopify_client, woocommerce_client
 from ..platforms.connections import PlatformConnections, signature_is_valid
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
@@ -77,6 +83,7 @@ async def _receive(
     webhook_id: str | None,
     topics: frozenset[str],
     mapper: Mapper,
+    client_of: Callable[[bytes], ClientInfo],
 ) -> JSONResponse:
     body = await _read_limited(request)
     if body is None:
@@ -102,6 +109,10 @@ async def _receive(
     except PayloadError as exc:
         return _answer(400, f"malformed {topic} payload: {exc}", field=exc.field)
     if events:
+        registry = TenantRegistry(settings.tenants_db_path)
+        tenant = await anyio.to_thread.run_sync(registry.get, tenant_id)
+        store_ip = tenant.store_ip if tenant is not None else False
+        events = enrich_events(events, client_of(body), store_ip)
         batch = LoggedBatch(tenant_id=tenant_id, events=events)
         await anyio.to_thread.run_sync(log.append, batch)
     return _answer(
@@ -133,6 +144,7 @@ async def shopify_webhook(
         webhook_id=x_shopify_webhook_id,
         topics=shopify.TOPICS,
         mapper=shopify.shopify_events,
+        client_of=shopify_client,
     )
 
 
@@ -157,4 +169,5 @@ async def woocommerce_webhook(
         webhook_id=x_wc_webhook_id,
         topics=woocommerce.TOPICS,
         mapper=woocommerce.woocommerce_events,
+        client_of=woocommerce_client,
     )

@@ -37,10 +37,12 @@ def event(message_id: str, timestamp_us: int = BASE_US) -> LoggedEvent:
 
 def raw_rows(settings: Settings) -> list[tuple[str, str, str]]:
     pattern = f"{settings.raw_zone_dir}/events/**/*.parquet"
-    return duckdb.sql(
+    relation = duckdb.sql(
         f"select tenant_id, cast(event_date as varchar), message_id from read_parquet('{pattern}',"
         " hive_partitioning = true) order by all"
-    ).fetchall()
+    )
+    assert relation is not None
+    return [(str(t), str(d), str(m)) for t, d, m in relation.fetchall()]
 
 
 def test_entries_come_back_in_order_after_the_committed_offset(settings: Settings) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 from pathlib import Path
+from typing import Any
 
 from typer.testing import CliRunner
 
@@ -85,7 +86,7 @@ def test_cli_connect_takes_the_secret_from_env_or_stdin_only(
 
 def test_100k_rows_import_in_seconds(settings: Settings, tenant: str, tmp_path: Path) -> None:
     rng = random.Random(7)
-    rows = []
+    rows: list[list[Any]] = []
     order = 0
     while len(rows) < 100_000:
         order += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -140,7 +141,7 @@ def test_one_bad_row_writes_nothing_and_names_every_problem(
     rows = [
         ["A-1", "2024-05-01T10:00:00", "c1", "", "p1", "Shoe", "", 2, "50", ""],
     ] * 500
-    bad = [
+    bad: list[list[Any]] = [
         ["A-9", "05/01/2024", "c1", "", "p1", "Shoe", "", "two", "-1", "lost"],
         ["", "2024-05-01", "c1", "", "", "Shoe", "", 0, "5", ""],
     ]

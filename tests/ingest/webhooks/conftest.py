@@ -57,7 +57,10 @@ class Shops:
             "X-Shopify-Shop-Domain": f"{tenant}.myshopify.com",
             "Content-Type": "application/json",
         }
-        return self.client.post(f"/webhooks/shopify/{tenant}", content=body, headers=headers)
+        response: Response = self.client.post(
+            f"/webhooks/shopify/{tenant}", content=body, headers=headers
+        )
+        return response
 
     def woocommerce(
         self, topic: str, body: bytes, *, tenant: str = "shop-a", secret: str | None = None
@@ -70,7 +73,10 @@ class Shops:
             "X-WC-Webhook-Delivery-ID": "a1b2c3",
             "Content-Type": "application/json",
         }
-        return self.client.post(f"/webhooks/woocommerce/{tenant}", content=body, headers=headers)
+        response: Response = self.client.post(
+            f"/webhooks/woocommerce/{tenant}", content=body, headers=headers
+        )
+        return response
 
 
 @pytest.fixture
