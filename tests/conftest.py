@@ -17,7 +17,6 @@ from psycopg import sql
 
 from intellishop.settings import Settings, get_settings
 
-
 #: A JWT secret of the right length for every test: the prod profile refuses the placeholder.
 TEST_JWT_SECRET = "test-jwt-secret-" + "0123456789abcdef" * 2
 

@@ -248,13 +248,17 @@ def test_state_lives_in_named_volumes(compose: dict[str, Any]) -> None:
             assert not source.startswith((".", "/", "~")), f"{name} bind-mounts {source}"
             assert source in declared, f"{name} uses undeclared volume {source}"
             used.add(source)
-    assert used == declared == {
-        "postgres-data",
-        "redis-data",
-        "intellishop-data",
-        "prometheus-data",
-        "grafana-data",
-    }
+    assert (
+        used
+        == declared
+        == {
+            "postgres-data",
+            "redis-data",
+            "intellishop-data",
+            "prometheus-data",
+            "grafana-data",
+        }
+    )
 
 
 def test_commands_use_the_project_cli(compose: dict[str, Any]) -> None:
