@@ -539,6 +539,11 @@ class AutomationStore:
             params.append(status)
         return [_delivery(r) for r in self.db.run(query + " order by id", params)]
 
+    def delivery_counts(self) -> dict[str, int]:
+        """Deliveries of every tenant by status (pending, delivered, retry, dead, ...)."""
+        rows = self.db.run("select status, count(*) from {s}deliveries group by status")
+        return {str(status): int(count) for status, count in rows}
+
     def dead_letters(self, tenant_id: str | None = None) -> list[Delivery]:
         if tenant_id is None:
             rows = self.db.run(

@@ -65,6 +65,12 @@ def worker(
     }
     config = AutomationConfig.from_settings(settings, **overrides)
     runner = Worker(settings, config)
+    if not once:
+        from intellishop.automation.metrics import automation_registry
+        from intellishop.automation.store import AutomationStore
+        from intellishop.observability import start_worker_metrics
+
+        start_worker_metrics(settings, automation_registry(AutomationStore.for_settings(settings)))
     try:
         if once:
             report = runner.run_once()
