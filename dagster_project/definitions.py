@@ -1,4 +1,4 @@
-"""Everything Dagster loads: assets, the main job, its schedule, and the profile's resources.
+"""Everything Dagster loads: assets, checks, jobs, schedules, sensors, and the profile's resources.
 
 The profile is read when Dagster loads the definitions (``@dg.definitions``), not at import time,
 so that tests and tools can import the modules without an environment.
@@ -10,31 +10,22 @@ import dagster as dg
 
 from intellishop.settings import get_settings
 
+from .defs.automation.schedules import daily_refresh, hourly_refresh
 from .defs.automation.sensors import pending_events_sensor
 from .defs.dbt.assets import warehouse_models
 from .defs.ml.assets import popular, product_interactions, trending, user_recommendations
 from .defs.publish.assets import serving_artifacts
-from .defs.raw.assets import raw_zone
+from .defs.raw.assets import raw_event_days, raw_zone
+from .defs.raw.checks import raw_events_quality
+from .jobs import daily_pipeline, intellishop_pipeline
 from .progress import progress_logger
 from .resources import resources_for
 
-#: The main job: load the raw zone, build every dbt model, train, publish.
-intellishop_pipeline = dg.define_asset_job(
-    "intellishop_pipeline",
-    selection=dg.AssetSelection.all(),
-    description="Raw zone -> dbt build -> recommendations -> serving artifacts, all tenants.",
-)
-
-#: Hourly refresh; off until an operator turns it on in the UI (the demo runs the job itself).
-hourly_refresh = dg.ScheduleDefinition(
-    name="hourly_refresh",
-    job=intellishop_pipeline,
-    cron_schedule="15 * * * *",
-    default_status=dg.DefaultScheduleStatus.STOPPED,
-)
+__all__ = ["ASSETS", "daily_pipeline", "defs", "intellishop_pipeline"]
 
 ASSETS = [
     raw_zone,
+    raw_event_days,
     warehouse_models,
     product_interactions,
     trending,
@@ -43,13 +34,18 @@ ASSETS = [
     serving_artifacts,
 ]
 
+#: Checks besides dbt's data tests (which come with ``warehouse_models``). The marts' freshness
+#: is their ``FreshnessPolicy`` (set by the dbt translator), which Dagster evaluates itself.
+ASSET_CHECKS = [raw_events_quality]
+
 
 @dg.definitions
 def defs() -> dg.Definitions:
     return dg.Definitions(
         assets=ASSETS,
-        jobs=[intellishop_pipeline],
-        schedules=[hourly_refresh],
+        asset_checks=ASSET_CHECKS,
+        jobs=[intellishop_pipeline, daily_pipeline],
+        schedules=[hourly_refresh, daily_refresh],
         sensors=[pending_events_sensor(intellishop_pipeline)],
         resources=resources_for(get_settings()),
         loggers={"console": dg.colored_console_logger, "progress": progress_logger},

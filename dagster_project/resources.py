@@ -16,12 +16,14 @@ from typing import Any
 import dagster as dg
 import duckdb
 import polars as pl
+import yaml  # type: ignore[import-untyped]
 from dagster_dbt import DbtCliResource
 
-from intellishop.artifacts import LocalArtifactStore, ServingStore
+from intellishop.artifacts import ServingStore, open_serving_store
 from intellishop.settings import Profile, Settings
 
-from .project import dbt_project
+from . import postgres_reader
+from .project import DBT_PROJECT_DIR, dbt_project
 
 
 class SettingsResource(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -32,26 +34,31 @@ class SettingsResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
 
 class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """Read access to the models dbt built (local profile: the DuckDB file, read-only)."""
+    """Read access to the models dbt built, in the profile's warehouse.
+
+    Local: the DuckDB file, opened read-only for one read. Prod: the PostgreSQL schema of the
+    dbt ``prod`` target, read with ``COPY`` (see ``postgres_reader``).
+    """
 
     def read_table(self, name: str, columns: list[str] | None = None) -> pl.DataFrame:
         """The whole of model ``name`` as a polars frame (``name`` must be a dbt model)."""
-        # Identifiers cannot be bound: only plain names reach the SQL text.
+        # Identifiers cannot be bound: only plain names reach the SQL text, and in prod only
+        # names the catalogue knows (postgres_reader quotes them as identifiers as well).
         for identifier in [name, *(columns or [])]:
             if not identifier.isidentifier():
                 raise ValueError(f"not a model or column name: {identifier!r}")
+        settings = Settings()
+        if settings.profile is Profile.PROD:
+            return postgres_reader.read_table(
+                settings.postgres_dsn, dbt_target_schema(settings.dbt_target), name, columns
+            )
         select = ", ".join(f'"{column}"' for column in columns) if columns else "*"
-        with self._connect() as con:
+        with self._connect(settings) as con:
             frame: pl.DataFrame = con.sql(f'select {select} from "{name}"').pl()
         return frame
 
     @contextmanager
-    def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        settings = Settings()
-        if settings.profile is not Profile.LOCAL:
-            raise NotImplementedError(
-                "the prod warehouse (PostgreSQL) reader lands with the warehouse issue"
-            )
+    def _connect(self, settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
         con = duckdb.connect(str(settings.warehouse_path), read_only=True)
         try:
             yield con
@@ -59,14 +66,23 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             con.close()
 
 
+def dbt_target_schema(target: str) -> str:
+    """The schema dbt builds the models of ``target`` in (``dbt_project/profiles.yml``).
+
+    The models set no custom schema (dbt would append it to this one), so one schema holds
+    them all; a test checks that the manifest agrees.
+    """
+    profiles = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())
+    output = profiles["intellishop"]["outputs"][target]
+    return str(output["schema"])
+
+
 class ServingStoreResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """Where the publish step writes serving artifacts (local: versioned Parquet files)."""
+    """Where the publish step writes serving artifacts (local: versioned Parquet files; prod:
+    the same files on a shared path, with each tenant's live version in Redis)."""
 
     def store(self) -> ServingStore:
-        settings = Settings()
-        if settings.profile is not Profile.LOCAL:
-            raise NotImplementedError("the prod serving store (Redis) lands with the serving issue")
-        return LocalArtifactStore(settings.artifacts_dir)
+        return open_serving_store(Settings())
 
 
 def resources_for(settings: Settings) -> dict[str, Any]:

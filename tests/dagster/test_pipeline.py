@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,9 +25,10 @@ from dagster_project.definitions import defs
 from dagster_project.defs.publish.assets import PUBLISHED_COLUMNS
 from dagster_project.run import run_pipeline
 from intellishop.artifacts import ArtifactVersion, LocalArtifactStore
+from intellishop.quality import CHECKS
 from intellishop.settings import Settings
 
-from .conftest import SHOPS, Installation, post_batches
+from .conftest import END, SHOPS, Installation, post_batches
 
 TENANTS = [shop.tenant_id for shop in SHOPS]
 TIMEZONES = {shop.tenant_id: shop.timezone for shop in SHOPS}
@@ -89,10 +90,16 @@ class Runs:
     third: dg.ExecuteInProcessResult
 
 
-def execute(definitions: dg.Definitions) -> dg.ExecuteInProcessResult:
-    job = definitions.resolve_job_def("intellishop_pipeline")
+def execute(
+    definitions: dg.Definitions,
+    job_name: str = "intellishop_pipeline",
+    partition: str | None = None,
+) -> dg.ExecuteInProcessResult:
+    job = definitions.resolve_job_def(job_name)
     with dg.DagsterInstance.ephemeral() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        result = job.execute_in_process(
+            instance=instance, raise_on_error=False, partition_key=partition
+        )
     failures = [
         f"{event.step_key}: {event.step_failure_data.error.to_string()[-2000:]}"
         for event in result.all_events
@@ -195,6 +202,26 @@ def test_the_job_materializes_every_asset(runs: Runs) -> None:
     loaded = {m.asset_key.to_user_string(): m.metadata for m in raw}
     sent = sum(len(events) for events in runs.installation.events.values())
     assert loaded["raw/events"]["events_loaded"].value == sent
+
+
+def test_the_raw_checks_pass_and_metadata_counts_what_is_there(runs: Runs) -> None:
+    checks = {e.check_name: e for e in runs.first.get_asset_check_evaluations()}
+    raw_checks = {name: check for name, check in checks.items() if name in CHECKS}
+    assert set(raw_checks) == set(CHECKS)
+    assert all(check.passed for check in raw_checks.values()), {
+        name: check.metadata for name, check in raw_checks.items() if not check.passed
+    }
+    raw = runs.first.asset_materializations_for_node("raw_zone")
+    events = next(m.metadata for m in raw if m.asset_key.to_user_string() == "raw/events")
+    assert events["dagster/row_count"].value == runs.after_first.raw_rows
+    assert "| tenant_id |" in str(events["newest_events"].value)
+    [published] = runs.first.asset_materializations_for_node("serving_artifacts")
+    assert published.metadata["dagster/row_count"].value == sum(
+        runs.after_first.table_rows().values()
+    )
+    for tenant_id in TENANTS:
+        assert tenant_id in str(published.metadata["rows_by_tenant_and_table"].value)
+        assert tenant_id in str(published.metadata["latest_daily_metrics"].value)
 
 
 def test_dbt_builds_the_warehouse_of_the_settings(runs: Runs) -> None:
@@ -367,3 +394,30 @@ def test_resent_events_are_counted_once(runs: Runs) -> None:
                 runs.after_first.published(tenant_id, table),
                 keys,
             )
+
+
+# The daily job.
+
+
+def test_the_daily_job_runs_the_pipeline_for_one_utc_day(runs: Runs) -> None:
+    """Yesterday's partition: the day's profile counts that UTC day's messages, the checks
+    look at that day only, and dbt and publish run as in the main job (nothing new to add)."""
+    day = END
+    result = execute(defs(), "daily_pipeline", day.isoformat())
+    [profile] = result.asset_materializations_for_node("raw__event_days")
+    assert profile.partition == day.isoformat()
+    sent_that_day = {
+        (tenant_id, e["messageId"])
+        for tenant_id, events in runs.installation.events.items()
+        for e in events
+        if when(e).astimezone(UTC).date() == day
+    }
+    assert sent_that_day
+    assert profile.metadata["dagster/row_count"].value == len(sent_that_day)
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert checks["schema"].metadata["days_checked"].value == day.isoformat()
+    assert checks["schema"].metadata["rows_checked"].value == len(sent_that_day)
+    assert all(checks[name].passed for name in CHECKS)
+    after_daily = take_snapshot(runs.installation.settings)
+    assert after_daily.counts == runs.after_first.counts
+    assert after_daily.table_rows() == runs.after_first.table_rows()

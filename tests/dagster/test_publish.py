@@ -8,7 +8,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from dagster_project.defs.publish.assets import PUBLISHED_COLUMNS, tenant_tables
+from dagster_project.defs.publish.assets import PUBLISHED_COLUMNS, publish_metadata, tenant_tables
 
 #: docs/contracts.md, "Publish -> serving store": the columns each serving table must have.
 CONTRACT_COLUMNS = {
@@ -137,3 +137,23 @@ def test_a_table_missing_a_contract_column_is_refused() -> None:
     tables["popular"] = tables["popular"].drop("score")
     with pytest.raises(pl.exceptions.ColumnNotFoundError):
         tenant_tables(tables, "shop-a")
+
+
+def test_publish_metadata_counts_rows_per_tenant_and_previews_the_newest_days() -> None:
+    tables = two_tenants()
+    rows = {
+        tenant_id: {
+            name: table.num_rows for name, table in tenant_tables(tables, tenant_id).items()
+        }
+        for tenant_id in ("shop-a", "shop-b")
+    }
+    metadata = publish_metadata({"shop-a": "v1", "shop-b": "v7"}, rows, tables)
+    # shop-a: 2 products, 2 trending, 1 popular, 2 recommendations, 2 days; shop-b: 1 of each.
+    assert metadata["dagster/row_count"] == 9 + 5
+    assert metadata["tenants"] == 2
+    by_table = metadata["rows_by_tenant_and_table"].value
+    assert "| shop-a | 2 | 2 | 1 | 2 | 2 |" in by_table
+    preview = metadata["latest_daily_metrics"].value.splitlines()
+    # Newest day first; the warehouse-only column stays out.
+    assert preview[2].startswith("| shop-a | 2025-03-02 |")
+    assert "gross_revenue" not in preview[0]

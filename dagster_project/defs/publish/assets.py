@@ -6,6 +6,7 @@ warehouse, so they keep answering while the next run rebuilds it.
 
 import time
 from datetime import timedelta
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -13,6 +14,7 @@ import pyarrow as pa
 
 from intellishop.privacy import forget_recent_erasures, strip_recent_erasures
 
+from ...preview import markdown_preview
 from ...resources import ServingStoreResource, SettingsResource, WarehouseResource
 
 #: Columns of each published table (docs/contracts.md); tenant_id is implied by the tenant.
@@ -160,6 +162,7 @@ def serving_artifacts(
     )
     store = serving_store.store()
     versions: dict[str, str] = {}
+    rows: dict[str, dict[str, int]] = {}
     config = settings.get()
     run_started = context.instance.get_run_stats(context.run.run_id).start_time or time.time()
     for tenant_id in tenants:
@@ -168,11 +171,32 @@ def serving_artifacts(
         versions[tenant_id] = store.publish(
             tenant_id, published, metadata={"dagster_run_id": context.run.run_id}
         )
+        rows[tenant_id] = {name: table.num_rows for name, table in published.items()}
         context.log.info(
             f"published {tenant_id} version {versions[tenant_id]}: "
             + ", ".join(f"{name} {table.num_rows}" for name, table in published.items())
         )
     forget_recent_erasures(config, before=run_started)
-    return dg.MaterializeResult(
-        metadata={"tenants": len(versions), "versions": dg.MetadataValue.json(versions)}
+    return dg.MaterializeResult(metadata=publish_metadata(versions, rows, tables))
+
+
+def publish_metadata(
+    versions: dict[str, str], rows: dict[str, dict[str, int]], tables: dict[str, pl.DataFrame]
+) -> dict[str, Any]:
+    """What the UI shows for a publish: versions, rows per table and tenant, a metrics preview."""
+    by_table = pl.DataFrame(
+        [{"tenant_id": tenant_id, **counts} for tenant_id, counts in rows.items()],
+        schema={"tenant_id": pl.String, **dict.fromkeys(PUBLISHED_COLUMNS, pl.Int64)},
     )
+    latest_days = (
+        tables["daily_metrics"]
+        .sort("metric_date", "tenant_id", descending=[True, False])
+        .select("tenant_id", *PUBLISHED_COLUMNS["daily_metrics"])
+    )
+    return {
+        "tenants": len(versions),
+        "versions": dg.MetadataValue.json(versions),
+        "dagster/row_count": sum(sum(counts.values()) for counts in rows.values()),
+        "rows_by_tenant_and_table": dg.MetadataValue.md(markdown_preview(by_table, rows=50)),
+        "latest_daily_metrics": dg.MetadataValue.md(markdown_preview(latest_days)),
+    }
