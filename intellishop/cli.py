@@ -102,16 +102,22 @@ def load(
     import signal
     import threading
 
-    from ingest.loader import drain_event_log, export_tenants, follow_event_log
+    from ingest.loader import LoadReport, drain_event_log, export_tenants, follow_event_log
+    from ingest.loader_metrics import loader_registry
+    from intellishop.observability import start_worker_metrics
 
     settings = get_settings()
     export_tenants(settings)
     if follow:
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        running = LoadReport()
+        start_worker_metrics(settings, loader_registry(settings, running))
         console.print("loading continuously; Ctrl-C stops")
         try:
-            thread = threading.Thread(target=follow_event_log, args=(settings, stop))
+            thread = threading.Thread(
+                target=follow_event_log, args=(settings, stop), kwargs={"report": running}
+            )
             thread.start()
             while thread.is_alive():
                 thread.join(0.5)

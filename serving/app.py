@@ -23,6 +23,8 @@ from .auth import Authenticator, jwt_secret
 from .cache import ResponseCache, open_response_cache
 from .catalog import PublishedCatalog
 from .live.hub import LiveHub
+from .metrics import RequestMetricsMiddleware, install_metrics
+from .metrics import router as metrics_router
 from .routes import (
     analytics_query,
     auth,
@@ -143,6 +145,9 @@ def create_app(
         tracking,
     ):
         app.include_router(module.router)
+    app.include_router(metrics_router)
+    install_metrics(settings, store)
+    app.add_middleware(RequestMetricsMiddleware)
     app.add_exception_handler(TableNotPublishedError, _table_not_published)
     return app
 

@@ -12,6 +12,7 @@ import dagster as dg
 import polars as pl
 import pyarrow as pa
 
+from intellishop.observability import record_pipeline_run
 from intellishop.privacy import forget_recent_erasures, strip_recent_erasures
 
 from ...preview import markdown_preview
@@ -177,6 +178,8 @@ def serving_artifacts(
             + ", ".join(f"{name} {table.num_rows}" for name, table in published.items())
         )
     forget_recent_erasures(config, before=run_started)
+    # Publishing is the run's last step: reaching it is the run's success (the DataStale alert).
+    record_pipeline_run(config, context.run.run_id, succeeded=True)
     return dg.MaterializeResult(metadata=publish_metadata(versions, rows, tables))
 
 
