@@ -47,7 +47,7 @@ from ml_assets.recommend.als import ALS, TenantFactors, score_top_k  # noqa: E40
 from ml_assets.recommend.blend import Blend  # noqa: E402
 from ml_assets.recommend.protocol import Recommender  # noqa: E402
 from ml_assets.recommend.repeat import BuyItAgain  # noqa: E402
-from ml_assets.recommend.sources import TrendingAffinity  # noqa: E402
+from ml_assets.recommend.sources import Trending, TrendingAffinity  # noqa: E402
 
 
 def synthetic_matrix(people: int, products: int, nnz: int, seed: int) -> sp.csr_matrix:
@@ -102,13 +102,19 @@ def scoring_rates(matrix: sp.csr_matrix, model: AlternatingLeastSquares) -> tupl
 
 
 def quality(dataset: Dataset) -> Evaluation:
-    models: list[Recommender] = [
-        ALS(),
-        TrendingAffinity(),
-        BuyItAgain(),
-        Blend(target=dataset.target),
-    ]
-    return evaluate_recommenders(dataset, models)
+    als = ALS(target=dataset.target)
+    blend = Blend(target=dataset.target)
+    models: list[Recommender] = [als, TrendingAffinity(), Trending(), BuyItAgain(), blend]
+    evaluation = evaluate_recommenders(dataset, models)
+    for tenant, half_life in als.half_lives.items():
+        tried = ", ".join(
+            f"{days:g}d {score:.4f}" for days, score in als.half_life_scores.get(tenant, {}).items()
+        )
+        print(f"ALS half-life for {tenant}: {half_life:g} days (validation nDCG@10: {tried})")
+    for tenant, choice in blend.choice.items():
+        scores = ", ".join(f"{k} {v:.4f}" for k, v in blend.validation[tenant].items())
+        print(f"blend choice for {tenant}: {choice} (validation nDCG@10: {scores})")
+    return evaluation
 
 
 def print_quality(evaluation: Evaluation) -> list[str]:
@@ -175,8 +181,12 @@ def main() -> None:
     if args.tune:
         for dataset in datasets:
             split = time_split(dataset.interactions, target=dataset.target)
-            print(f"\nALS validation grid on {dataset.name} (train window only), best 5 of 36:")
-            for point in tune_als(split.train, target=dataset.target)[:5]:
+            points = tune_als(split.train, target=dataset.target)
+            print(
+                f"\nALS validation grid on {dataset.name} (train window only), "
+                f"best 5 of {len(points)}:"
+            )
+            for point in points[:5]:
                 print(f"  {point}")
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
     print("\nrows for docs/benchmarks.md:")

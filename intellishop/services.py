@@ -23,10 +23,6 @@ from intellishop.settings import DAGSTER_POSTGRES_URL_VARIABLE, Profile, Setting
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-#: /metrics ports of the workers without HTTP (the same in docker-compose.yml and deploy/k8s).
-LOADER_METRICS_PORT = 9102
-AUTOMATION_METRICS_PORT = 9103
-
 
 @dataclass(frozen=True)
 class Service:
@@ -99,17 +95,17 @@ def services(settings: Settings) -> dict[str, Service]:
             "loader",
             "event log -> raw zone, continuously (metrics at /metrics)",
             [python, "-m", "intellishop.cli", "load", "--follow"],
-            LOADER_METRICS_PORT,
+            settings.loader_metrics_port,
             "/metrics",
-            env={"INTELLISHOP_METRICS_PORT": str(LOADER_METRICS_PORT)},
+            env={"INTELLISHOP_METRICS_PORT": str(settings.loader_metrics_port)},
         ),
         "automation": Service(
             "automation",
             "automation worker: rules, webhooks, email (metrics at /metrics)",
             [python, "-m", "intellishop.cli", "automation", "worker"],
-            AUTOMATION_METRICS_PORT,
+            settings.automation_metrics_port,
             "/metrics",
-            env={"INTELLISHOP_METRICS_PORT": str(AUTOMATION_METRICS_PORT)},
+            env={"INTELLISHOP_METRICS_PORT": str(settings.automation_metrics_port)},
         ),
         "dagster": Service(
             "dagster",

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     #: Port of the Prometheus /metrics endpoint of a worker without HTTP (loader, automation);
     #: unset: no endpoint. The HTTP services serve /metrics on their own port.
     metrics_port: int | None = None
+    #: The metrics ports ``intellishop up`` gives the loader and the automation worker.
+    loader_metrics_port: int = 9102
+    automation_metrics_port: int = 9103
 
     admin_token: str = DEFAULT_ADMIN_TOKEN
     #: Signs dashboard users' session tokens (HS256); at least 32 characters of your own in prod.
@@ -148,8 +151,26 @@ class Settings(BaseSettings):
         breaks on it (``NOTIFY run_events, $1``).
         """
         scheme, _, rest = self.postgres_dsn.partition("://")
-        return (
-            f"postgresql+psycopg2://{rest}" if scheme.startswith("postgres") else self.postgres_dsn
+        if scheme.startswith("postgres"):
+            return f"postgresql+psycopg2://{rest}"
+        # A libpq key=value DSN ("host=... dbname=..."): the same connection as a URL.
+        from urllib.parse import quote
+
+        from psycopg.conninfo import conninfo_to_dict
+
+        parts = {key: str(value) for key, value in conninfo_to_dict(self.postgres_dsn).items()}
+        user = quote(parts.pop("user", ""), safe="")
+        password = parts.pop("password", None)
+        credentials = (
+            f"{user}:{quote(password, safe='')}@" if password else f"{user}@" if user else ""
+        )
+        host = parts.pop("host", "localhost")
+        port = parts.pop("port", None)
+        dbname = quote(parts.pop("dbname", ""), safe="")
+        query = "&".join(f"{quote(k)}={quote(v)}" for k, v in sorted(parts.items()))
+        address = f"{host}:{port}" if port else host
+        return f"postgresql+psycopg2://{credentials}{address}/{dbname}" + (
+            f"?{query}" if query else ""
         )
 
     def dagster_instance_yaml(self) -> str:

@@ -34,7 +34,7 @@ from ml_assets.recommend.als import ALS
 from ml_assets.recommend.blend import Blend
 from ml_assets.recommend.protocol import Recommender
 from ml_assets.recommend.repeat import BuyItAgain
-from ml_assets.recommend.sources import TrendingAffinity
+from ml_assets.recommend.sources import Trending, TrendingAffinity
 
 evaluate_app = typer.Typer(no_args_is_help=True, help="Evaluate models on time-based holdouts.")
 console = Console()
@@ -57,7 +57,13 @@ class OrdersFormat(StrEnum):
 
 def models_for(dataset: Dataset) -> list[Recommender]:
     """Every recommender evaluated (the baselines are added by the harness)."""
-    return [ALS(), TrendingAffinity(), BuyItAgain(), Blend(target=dataset.target)]
+    return [
+        ALS(target=dataset.target),
+        Trending(),
+        TrendingAffinity(),
+        BuyItAgain(),
+        Blend(target=dataset.target),
+    ]
 
 
 def render(evaluation: Evaluation) -> Table:

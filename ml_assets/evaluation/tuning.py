@@ -3,9 +3,11 @@
 The training window of an evaluation is split again by time (its latest ``VALIDATION_SHARE``
 of touches is the validation window, with the same user and target rules as the test split);
 every grid point is fitted on the part before and scored by nDCG@10 on the validation window.
-The test window is not read. The defaults of ``ml_assets.recommend.als.ALS`` are the best
-points of this search on MovieLens 100k and the simulator (see
-docs/models/recommendations.md for the grid and the scores).
+The test window is not read. The factor, regularization and alpha defaults of
+``ml_assets.recommend.als.ALS`` are the best points of this search on MovieLens 100k and the
+simulator (see docs/models/recommendations.md for the grid and the scores). The half-life is
+fixed per grid point here; ``ALS(half_life_days=None)`` (the default) chooses it per tenant at
+fit time on the same kind of validation window.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ GRID: dict[str, tuple[float, ...]] = {
     "factors": (16, 32),
     "regularization": (0.5, 1.0, 5.0),
     "alpha": (0.5, 2.0, 4.0),
-    "half_life_days": (30.0, 90.0),
+    "half_life_days": (7.0, 14.0, 30.0),
 }
 
 

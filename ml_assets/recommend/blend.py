@@ -3,8 +3,9 @@
 What it does, per tenant:
 
 1. **Candidates.** Each source recommender (ALS, trending-affinity, last-30-days and all-time
-   popularity, the person's own history, buy-it-again) proposes its top ``candidates``
-   products for the person; the union is the candidate set.
+   popularity, the person's own history, buy-it-again, and trending: 7-day decayed popularity
+   without the person's own products where the tenant's people do not repeat) proposes its top
+   ``candidates`` products for the person; the union is the candidate set.
 2. **Features** of each (person, candidate): every source's score and rank (absent = 0 and
    ``candidates + 1``), whether the person touched or bought the product before, the person's
    share of interest in the product's category, the product's all-time and 30-day weight, and
@@ -47,7 +48,7 @@ from .baselines import OwnHistory, Popularity
 from .interactions import prepare_interactions, utc_naive
 from .protocol import Recommender, empty_recommendations, requested_users, top_n, touches
 from .repeat import BuyItAgain
-from .sources import TrendingAffinity
+from .sources import Trending, TrendingAffinity
 from .weights import PURCHASE_EVENTS, base_weight
 
 #: A tenant needs this many labelled hits in its validation window to get its own ranker.
@@ -69,6 +70,7 @@ def default_sources() -> list[Recommender]:
         Popularity(),
         OwnHistory(),
         BuyItAgain(),
+        Trending(),
     ]
 
 

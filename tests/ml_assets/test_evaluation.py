@@ -86,13 +86,13 @@ def test_split_counts_cold_users_and_hides_the_future() -> None:
 @pytest.fixture(scope="module")
 def simulator() -> Evaluation:
     data = simulator_dataset(days=60, customers=400, products=200, seed=11)
-    return evaluate_recommenders(data, [ALS(), Blend(target=data.target)])
+    return evaluate_recommenders(data, [ALS(target=data.target), Blend(target=data.target)])
 
 
 @pytest.fixture(scope="module")
 def movielens() -> Evaluation:
     data = movielens_dataset()
-    return evaluate_recommenders(data, [ALS(), Blend(target=data.target)])
+    return evaluate_recommenders(data, [ALS(target=data.target), Blend(target=data.target)])
 
 
 def test_simulator_blend_beats_every_baseline(simulator: Evaluation) -> None:
@@ -116,7 +116,17 @@ def test_movielens_is_imported_with_ratings_as_strength(movielens: Evaluation) -
     assert movielens.metric("blend", "ndcg") > popular
 
 
-@pytest.mark.xfail(strict=True, reason="ALS 0.179 = 1.16x popularity 0.154; goal 1.5x")
+def test_movielens_als_half_life_is_chosen_on_the_training_window(movielens: Evaluation) -> None:
+    """The per-tenant half-life (chosen on the training window only) lifted ALS from 1.16x
+    all-time popularity (fixed 30 days) to 1.39x; 1.25x guards that gain."""
+    assert movielens.metric("als", "ndcg") >= 1.25 * movielens.metric("popular_all_time", "ndcg")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="ALS 0.213 = 1.39x popularity 0.154; goal 1.5x (recency dominates this split: "
+    "30-day popularity alone is 1.56x, see docs/models/recommendations.md)",
+)
 def test_movielens_als_reaches_one_and_a_half_popularity(movielens: Evaluation) -> None:
     assert movielens.metric("als", "ndcg") >= 1.5 * movielens.metric("popular_all_time", "ndcg")
 

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 
 import polars as pl
 import pytest
 
-from ml_assets.recommend.als import ALS
+from ml_assets.recommend.als import ALS, HALF_LIFE_GRID
 from ml_assets.recommend.baselines import OwnHistory, Popularity
 from ml_assets.recommend.blend import Blend
 from ml_assets.recommend.content import content_similar
 from ml_assets.recommend.copurchase import co_purchase_similar, frequently_bought_together
 from ml_assets.recommend.protocol import RECOMMENDATION_SCHEMA, Recommender, touches
 from ml_assets.recommend.repeat import BuyItAgain, learn_repeat_policy
-from ml_assets.recommend.sources import TrendingAffinity
+from ml_assets.recommend.sources import Trending, TrendingAffinity
 
 from .conftest import AS_OF, SyntheticShop, interactions
 
@@ -32,6 +33,7 @@ def all_recommenders() -> list[Recommender]:
         ALS(iterations=5, factors=8),
         TrendingAffinity(),
         BuyItAgain(),
+        Trending(),
         Blend(sources=lambda: [ALS(iterations=5, factors=8), Popularity(), OwnHistory()]),
     ]
 
@@ -152,3 +154,62 @@ def test_content_neighbours_cover_untouched_products() -> None:
     first = similar.filter((pl.col("product_id") == "new") & (pl.col("rank") == 1))
     assert first["similar_product_id"].to_list() == ["a"]
     assert "b" not in similar.filter(product_id="new")["similar_product_id"].to_list()
+
+
+def drifting_shop(seed: int = 5) -> pl.DataFrame:
+    """60 people; each day, 3 touches. Until 20 days before AS_OF they touch 40 "old" products
+    (a Zipf-ish favourite few); after it, 12 "new" releases take over, each person discovering
+    them one by one. Nobody touches a product twice, so only a short memory finds the new
+    ones: what a person will touch next is what the crowd turned to in the last days."""
+    rng = random.Random(seed)
+    rows = []
+    for user in range(60):
+        seen: set[str] = set()
+        for day in range(60, 0, -1):
+            pool = [f"new{i}" for i in range(12)] if day <= 20 else [f"old{i}" for i in range(40)]
+            weights = [1.0 / (i + 1) for i in range(len(pool))]
+            for _ in range(3):
+                product = rng.choices(pool, weights)[0]
+                if product in seen:
+                    continue
+                seen.add(product)
+                rows.append(
+                    {
+                        "user_id": f"u{user}",
+                        "product_id": product,
+                        "occurred_at": AS_OF - timedelta(days=day, hours=rng.uniform(0, 20)),
+                    }
+                )
+    return interactions(rows)
+
+
+def test_als_chooses_its_half_life_per_tenant_on_a_validation_window() -> None:
+    frame = drifting_shop()
+    model = ALS(iterations=8, factors=8).fit(frame, as_of=AS_OF)
+    scores = model.half_life_scores["t1"]
+    assert set(scores) == set(HALF_LIFE_GRID)
+    best = max(scores.values())
+    assert scores[model.half_lives["t1"]] == best
+    # Taste moved three weeks ago: the short memories win on the held-out days.
+    assert model.half_lives["t1"] <= 14.0
+    assert best > 2 * scores[90.0]
+    forced = ALS(iterations=8, factors=8, half_life_days=30.0).fit(frame, as_of=AS_OF)
+    assert forced.half_lives == {"t1": 30.0} and forced.half_life_scores == {}
+
+
+def test_trending_hides_own_products_only_where_repeats_do_not_help() -> None:
+    frame = pl.concat(
+        [
+            repeat_shop(True),
+            repeat_shop(False).with_columns(pl.lit("t2").alias("tenant_id")),
+        ]
+    )
+    model = Trending().fit(frame, as_of=AS_OF)
+    users = pl.DataFrame({"tenant_id": ["t1", "t2"], "user_id": ["u1", "u1"]})
+    top = model.recommend(users, n=50)
+    own = frame.filter(pl.col("user_id") == "u1").select("tenant_id", "product_id").unique()
+    mine = top.join(own, on=["tenant_id", "product_id"], how="semi")
+    # t1 (people rebuy) keeps u1's staple; t2 (never twice) hides u1's past items.
+    assert mine.filter(pl.col("tenant_id") == "t1").height == 1
+    assert mine.filter(pl.col("tenant_id") == "t2").height == 0
+    assert top.filter(pl.col("tenant_id") == "t2").height > 0
