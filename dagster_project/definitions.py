@@ -13,24 +13,45 @@ from intellishop.settings import get_settings
 from .defs.automation.schedules import daily_refresh, hourly_refresh
 from .defs.automation.sensors import pending_events_sensor
 from .defs.dbt.assets import warehouse_models
-from .defs.ml.assets import popular, product_interactions, trending, user_recommendations
+from .defs.ml.assets import (
+    category_demand_forecast,
+    customer_models,
+    customer_scores,
+    demand_forecast,
+    order_history,
+    popular,
+    product_interactions,
+    recommendation_tables_assets,
+    reorder_suggestions,
+    session_history,
+    trending,
+)
+from .defs.ml.schedules import model_retraining, weekly_model_retraining
 from .defs.publish.assets import serving_artifacts
 from .defs.raw.assets import raw_event_days, raw_zone
 from .defs.raw.checks import raw_events_quality
+from .defs.reports.jobs import merchant_reports, reports_daily, reports_monthly, reports_weekly
 from .jobs import daily_pipeline, intellishop_pipeline
 from .progress import progress_logger
 from .resources import resources_for
 
-__all__ = ["ASSETS", "daily_pipeline", "defs", "intellishop_pipeline"]
+__all__ = ["ASSETS", "daily_pipeline", "defs", "intellishop_pipeline", "model_retraining"]
 
 ASSETS = [
     raw_zone,
     raw_event_days,
     warehouse_models,
     product_interactions,
+    order_history,
+    session_history,
     trending,
     popular,
-    user_recommendations,
+    recommendation_tables_assets,
+    customer_models,
+    customer_scores,
+    demand_forecast,
+    category_demand_forecast,
+    reorder_suggestions,
     serving_artifacts,
 ]
 
@@ -44,8 +65,15 @@ def defs() -> dg.Definitions:
     return dg.Definitions(
         assets=ASSETS,
         asset_checks=ASSET_CHECKS,
-        jobs=[intellishop_pipeline, daily_pipeline],
-        schedules=[hourly_refresh, daily_refresh],
+        jobs=[intellishop_pipeline, daily_pipeline, model_retraining, merchant_reports],
+        schedules=[
+            hourly_refresh,
+            daily_refresh,
+            weekly_model_retraining,
+            reports_daily,
+            reports_weekly,
+            reports_monthly,
+        ],
         sensors=[pending_events_sensor(intellishop_pipeline)],
         resources=resources_for(get_settings()),
         loggers={"console": dg.colored_console_logger, "progress": progress_logger},

@@ -8,9 +8,11 @@ up within the store's refresh time and an unchanged one costs nothing to re-rend
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -104,6 +106,21 @@ def _published_shops(artifacts_dir: str, tenants_db: str) -> list[Shop]:
     return shops
 
 
+def shop(tenant_id: str) -> Shop:
+    """The tenant as the dashboards show it (name, currency, zone from the registry)."""
+    return _shop(tenant_id, str(get_settings().tenants_db_path.resolve()))
+
+
+@st.cache_data(ttl=REFRESH_SECONDS, show_spinner=False)
+def _shop(tenant_id: str, tenants_db: str) -> Shop:
+    tenant = None
+    if Path(tenants_db).exists():  # opening the registry would create it
+        tenant = TenantRegistry(Path(tenants_db)).get(tenant_id)
+    if tenant is None:
+        return Shop(tenant_id, tenant_id, "USD", "UTC")
+    return Shop(tenant_id, tenant.name, tenant.currency, tenant.timezone)
+
+
 def current_version(tenant_id: str) -> tuple[str, str] | None:
     """(version, published_at) of the tenant's live artifacts, or None if none."""
     artifact = _store(_artifacts_dir()).current(tenant_id)
@@ -176,6 +193,19 @@ def _table(artifacts_dir: str, tenant_id: str, version: str, name: str) -> pl.Da
         return None
     # The cache key is the version asked for; a newer publish in between is fine to show.
     return pl.DataFrame(artifact.tables[name])
+
+
+def model_table(tenant_id: str, version: str, name: str) -> pl.DataFrame | None:
+    """A published table read as it is (the ML and dbt tables whose columns may grow), or None
+    when this version has not got it."""
+    return _model_table(_artifacts_dir(), tenant_id, version, name)
+
+
+@st.cache_data(ttl=VERSION_CACHE_TTL_SECONDS, show_spinner=False)
+def _model_table(
+    artifacts_dir: str, tenant_id: str, version: str, name: str
+) -> pl.DataFrame | None:
+    return _table(artifacts_dir, tenant_id, version, name)
 
 
 def format_money(amount: float | None, currency: str) -> str:
@@ -517,12 +547,15 @@ class RetentionGrid:
     retention: list[list[float | None]]
 
 
-def retention_grid(cohorts: pl.DataFrame, grain: str) -> RetentionGrid:
+def retention_grid(
+    cohorts: pl.DataFrame, grain: str, value: str = "customer_retention"
+) -> RetentionGrid:
     """The ``grain`` ("month" or "week") cohorts, oldest first, as a dense grid.
 
     The mart has a row only for periods in which someone ordered again. The latest period
     with any order is taken as the current one: periods up to it are filled with 0, later
-    ones stay empty (None), so a young cohort does not look like it lost everyone.
+    ones stay empty (None), so a young cohort does not look like it lost everyone. ``value``
+    is the mart's column shown: ``customer_retention`` (a share) or ``net_revenue``.
     """
     rows = cohorts.filter(pl.col("cohort_grain") == grain).sort("cohort_start", "period_number")
     if rows.is_empty():
@@ -538,7 +571,7 @@ def retention_grid(cohorts: pl.DataFrame, grain: str) -> RetentionGrid:
     )
     periods = list(range(current - index(starts[0]) + 1))
     found = {
-        (row["cohort_start"], row["period_number"]): row["customer_retention"]
+        (row["cohort_start"], row["period_number"]): row[value]
         for row in rows.iter_rows(named=True)
     }
     sizes = {row["cohort_start"]: row["cohort_customers"] for row in rows.iter_rows(named=True)}
@@ -593,3 +626,146 @@ def revenue_by_country(
         )
         .sort(["net_revenue", "country"], descending=[True, False])
     )
+
+
+@dataclass(frozen=True)
+class PeriodTotals:
+    """Revenue, orders, sessions and the ratios of a range of days (sums divided last)."""
+
+    revenue: float
+    orders: int
+    sessions: int
+    aov: float | None
+    conversion_rate: float | None
+
+
+def period_totals(daily: pl.DataFrame, start: date, end: date) -> PeriodTotals:
+    """Totals of ``start``..``end`` (inclusive): ratios from the sums, never a mean of days."""
+    rows = daily.filter(pl.col("metric_date").is_between(start, end))
+    revenue = float(rows["revenue"].sum() or 0.0)
+    orders = int(rows["orders"].sum() or 0)
+    sessions = int(rows["sessions"].sum() or 0)
+    return PeriodTotals(
+        revenue=revenue,
+        orders=orders,
+        sessions=sessions,
+        aov=revenue / orders if orders else None,
+        conversion_rate=orders / sessions if sessions else None,
+    )
+
+
+def previous_period(start: date, end: date) -> tuple[date, date]:
+    """The range of the same length just before ``start``..``end``."""
+    length = end.toordinal() - start.toordinal() + 1
+    return (
+        date.fromordinal(start.toordinal() - length),
+        date.fromordinal(start.toordinal() - 1),
+    )
+
+
+def change(current: float | None, before: float | None) -> str | None:
+    """``+12.3%`` against ``before``; None when there is nothing to compare with."""
+    if current is None or before in (None, 0):
+        return None
+    assert before is not None
+    return f"{(current - before) / before:+.1%}"
+
+
+def rfm_grid(customers: pl.DataFrame) -> list[list[int]]:
+    """Customers per (recency score, frequency score), rows recency 1..5, columns 1..5."""
+    counts = customers.group_by("recency_score", "frequency_score").len("n")
+    found = {
+        (int(r["recency_score"]), int(r["frequency_score"])): int(r["n"])
+        for r in counts.iter_rows(named=True)
+        if r["recency_score"] is not None and r["frequency_score"] is not None
+    }
+    return [[found.get((r, f), 0) for f in range(1, 6)] for r in range(1, 6)]
+
+
+def zone(timezone: str) -> ZoneInfo:
+    """The shop's time zone (UTC for a name the system does not know)."""
+    try:
+        return ZoneInfo(timezone)
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def product_names(tenant_id: str, version: str) -> dict[str, str]:
+    """Product id -> name from the published catalogue (ids without a name are left out)."""
+    products = model_table(tenant_id, version, "products")
+    if products is None or "name" not in products.columns:
+        return {}
+    return {
+        row["product_id"]: row["name"]
+        for row in products.select("product_id", "name").iter_rows(named=True)
+        if row["name"]
+    }
+
+
+def recommended_users(tenant_id: str, version: str, limit: int = 500) -> list[str]:
+    """Up to ``limit`` user ids that have personal recommendations, sorted."""
+    recommendations = model_table(tenant_id, version, "recommendations")
+    if recommendations is None or recommendations.is_empty():
+        return []
+    return recommendations["user_id"].unique().sort().head(limit).to_list()
+
+
+@dataclass(frozen=True)
+class CustomerProfile:
+    """What the published tables know of one person (any part may be missing)."""
+
+    user_id: str
+    rfm: dict[str, object] | None
+    scores: dict[str, object] | None
+    orders: pl.DataFrame | None
+    recommendations: pl.DataFrame | None
+
+
+def customer_profile(tenant_id: str, version: str, person: str) -> CustomerProfile | None:
+    """The profile of a user id (or a customer id of the ``customers`` mart), or None."""
+    person = person.strip()
+    if not person:
+        return None
+    customers = model_table(tenant_id, version, "customers")
+    rfm = None
+    user_id = person
+    if customers is not None and not customers.is_empty():
+        match = customers.filter(
+            (pl.col("customer_id") == person) | (pl.col("user_id") == person)
+            if "user_id" in customers.columns
+            else pl.col("customer_id") == person
+        )
+        if not match.is_empty():
+            rfm = match.row(0, named=True)
+            user_id = str(rfm.get("user_id") or person)
+
+    def rows_of(name: str) -> pl.DataFrame | None:
+        table = model_table(tenant_id, version, name)
+        if table is None or "user_id" not in table.columns:
+            return None
+        found = table.filter(pl.col("user_id") == user_id)
+        return None if found.is_empty() else found
+
+    scores = rows_of("customer_scores")
+    orders = rows_of("customer_orders")
+    recommendations = rows_of("recommendations")
+    if rfm is None and scores is None and orders is None and recommendations is None:
+        return None
+    return CustomerProfile(
+        user_id=user_id,
+        rfm=rfm,
+        scores=scores.row(0, named=True) if scores is not None else None,
+        orders=orders,
+        recommendations=recommendations,
+    )
+
+
+#: Country outlines (ISO alpha-3 ids) shipped with the dashboards: see dashboards/geo/README.md.
+COUNTRY_OUTLINES = Path(__file__).resolve().parent / "geo" / "countries_110m.geojson"
+
+
+@st.cache_resource(show_spinner=False)
+def country_outlines() -> dict[str, Any]:
+    """The world's countries as GeoJSON, read once per process."""
+    outlines: dict[str, Any] = json.loads(COUNTRY_OUTLINES.read_text())
+    return outlines

@@ -1,15 +1,19 @@
-"""The shop picker in the sidebar, shared by every page.
+"""What every page shares in the sidebar: the signed-in user's shop and the date range.
 
-Streamlit forgets a widget's value when a page without it runs, and widgets on different pages
-are different widgets; the chosen shop is therefore also kept under its own session key, so
-switching pages keeps the shop.
+The shop is the signed-in user's tenant: nothing on a page can pick another one. Streamlit
+forgets a widget's value when a page without it runs, and widgets on different pages are
+different widgets; the date range is therefore also kept under its own session key, so it stays
+the same across pages.
 """
 
 from __future__ import annotations
 
+from datetime import date
+
 import streamlit as st
 
 from dashboards import queries
+from dashboards.auth import SignedIn, current_user
 
 EMPTY_STATE = (
     "**Nothing published yet.** The dashboards show what the pipeline publishes. "
@@ -17,37 +21,60 @@ EMPTY_STATE = (
     "and run `intellishop pipeline run`, then reload this page."
 )
 
-#: Session key of the chosen shop, kept across pages (the widget's own key is per page).
-CHOSEN_SHOP_KEY = "chosen_tenant_id"
+#: Session key of the chosen date range (first day, last day), kept across pages.
+DATE_RANGE_KEY = "chosen_date_range"
+
+
+def signed_in_user() -> SignedIn:
+    """The signed-in user; a page reached without one (it cannot be: navigation) stops."""
+    user = current_user()
+    if user is None:
+        st.warning("Sign in first.")
+        st.stop()
+    return user
 
 
 def select_shop() -> tuple[queries.Shop, str]:
-    """The shop chosen in the sidebar and its live artifact version.
+    """The signed-in user's shop and its live artifact version.
 
-    Shows the empty state and stops the page when nothing is published.
+    Shows the empty state and stops the page when nothing is published for it.
     """
-    shops = queries.published_shops()
-    if not shops:
-        st.info(EMPTY_STATE)
-        st.stop()
-    by_id = {shop.tenant_id: shop for shop in shops}
-    options = list(by_id)
-    chosen = st.session_state.get(CHOSEN_SHOP_KEY)
-    tenant_id = st.sidebar.selectbox(
-        "Shop",
-        options,
-        index=options.index(chosen) if chosen in options else 0,
-        format_func=lambda tid: f"{by_id[tid].name} ({tid})",
-        key="tenant_id",
-    )
-    st.session_state[CHOSEN_SHOP_KEY] = tenant_id
-    shop = by_id[tenant_id]
+    user = signed_in_user()
+    shop = queries.shop(user.tenant_id)
     published = queries.current_version(shop.tenant_id)
-    if published is None:  # unpublished between listing and now
+    if published is None:
         st.info(EMPTY_STATE)
         st.stop()
     version, published_at = published
     st.sidebar.caption(
+        f"**{shop.name}** · {shop.currency} · {shop.timezone}  \n"
         f"Data published {published_at[:16].replace('T', ' ')} UTC · version {version}"
     )
     return shop, version
+
+
+def date_range(
+    first: date, last: date, default: tuple[date, date], label: str
+) -> tuple[date, date]:
+    """The date range of the sidebar, shared by every page, clamped to ``first``..``last``.
+
+    Stops the page while only the first day of a new range is picked.
+    """
+    stored = st.session_state.get(DATE_RANGE_KEY)
+    value = default
+    if isinstance(stored, tuple) and len(stored) == 2:
+        start, end = max(stored[0], first), min(stored[1], last)
+        value = (start, end) if start <= end else default
+    picked = st.sidebar.date_input(
+        label,
+        value=value,
+        min_value=first,
+        max_value=last,
+        help="Kept when you switch pages. The last 30 days with data by default.",
+    )
+    if isinstance(picked, tuple) and len(picked) == 2:
+        if (picked[0], picked[1]) != value:  # a choice, not a page's default: keep it
+            st.session_state[DATE_RANGE_KEY] = (picked[0], picked[1])
+        return picked[0], picked[1]
+    st.caption("Pick the last day of the range in the sidebar.")
+    st.stop()

@@ -86,6 +86,24 @@ def demo_keys(settings: Settings) -> dict[str, str]:
     return keys
 
 
+#: The demo shops' dashboard sign-in (owner role); demo data only, never a real shop.
+DEMO_PASSWORD = "demo-password-123"  # noqa: S105
+
+
+def demo_email(shop: DemoShop) -> str:
+    return f"owner@{shop.tenant_id}.demo"
+
+
+def demo_users(settings: Settings) -> None:
+    """One dashboard owner per demo shop, created once."""
+    from intellishop.users import UserRegistry
+
+    users = UserRegistry(TenantRegistry(settings.tenants_db_path))
+    for shop in DEMO_SHOPS:
+        if users.get(shop.tenant_id, demo_email(shop)) is None:
+            users.create(shop.tenant_id, demo_email(shop), DEMO_PASSWORD, "owner")
+
+
 def load_traffic_record(settings: Settings) -> dict[str, dict[str, Any]]:
     """What earlier demo runs sent per shop (seed, days, customers, end date, events).
 
@@ -137,6 +155,7 @@ def run_demo(settings: Settings, *, days: int, customers: int, keep_running: boo
             f"state in {settings.data_dir.resolve()}, logs in {supervisor.log_dir.resolve()}"
         )
         keys = demo_keys(settings)
+        demo_users(settings)
 
         console.print("[bold]1/4[/bold] starting the collector")
         supervisor.start(known["collector"])
@@ -223,6 +242,8 @@ def _print_urls(settings: Settings, keys: dict[str, str], seconds: float) -> Non
     api = known["api"].url(settings.host)
     lines += [
         "",
+        f"dashboards sign-in: shop {shop.tenant_id}, email {demo_email(shop)}, "
+        f"password {DEMO_PASSWORD}",
         f"demo API key of {shop.name}: {key}",
         f"  curl -u {key}: {api}/v1/trending",
         f"  curl -u {key}: {api}/v1/recommendations/{example_user(settings, shop.tenant_id)}",

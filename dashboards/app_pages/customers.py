@@ -1,4 +1,5 @@
-"""Customers: RFM segments (size, revenue, a typical customer) and cohort retention."""
+"""Customers: RFM segments (size, revenue, a typical customer), the RFM grid and behavioural
+segments. Cohorts have their own page."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import streamlit as st
 from plotly import graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboards import queries
+from dashboards import queries, theme
 from dashboards.sidebar import select_shop
 
 st.title("Customers")
@@ -97,61 +98,43 @@ else:
         "spend within this shop; net revenue is after refunds."
     )
 
-st.subheader("Cohort retention")
-cohorts = queries.cohort_retention(shop.tenant_id, version)
-if cohorts.is_empty():
-    st.info(
-        "No cohorts published for this shop yet: they appear after a pipeline run that sees "
-        "a completed order."
+st.subheader("RFM grid")
+full = queries.model_table(shop.tenant_id, version, "customers")
+if full is None or full.is_empty() or not {"recency_score", "frequency_score"} <= set(full.columns):
+    st.info("No RFM scores published yet: run the pipeline (`intellishop pipeline run`).")
+else:
+    grid = queries.rfm_grid(full)
+    heat = go.Figure(
+        go.Heatmap(
+            z=grid,
+            x=[str(f) for f in range(1, 6)],
+            y=[str(r) for r in range(1, 6)],
+            text=[[f"{v:,}" for v in row] for row in grid],
+            texttemplate="%{text}",
+            colorscale=theme.SCALE,
+            hovertemplate="Recency %{y}, frequency %{x}: %{z:,} customers<extra></extra>",
+            xgap=2,
+            ygap=2,
+        )
+    )
+    heat.update_xaxes(title_text="Frequency score (5 = most orders)", type="category")
+    heat.update_yaxes(title_text="Recency score (5 = most recent)", type="category")
+    st.plotly_chart(theme.style(heat, "Customers by recency and frequency score"), width="stretch")
+
+st.subheader("Behavioural segments")
+behavioural = queries.model_table(shop.tenant_id, version, "behavioural_segments")
+if behavioural is None or behavioural.is_empty():
+    st.caption(
+        "No behavioural segments published yet: they come with the pipeline's dbt models "
+        "(`intellishop pipeline run`)."
     )
 else:
-    grain = st.segmented_control(
-        "Cohorts by",
-        ["month", "week"],
-        default="month",
-        format_func=lambda g: {"month": "Month", "week": "Week"}[g],
-        key="cohort_grain",
+    segment_column = next(
+        (c for c in ("segment", "behavioural_segment", "segment_name") if c in behavioural.columns),
+        None,
     )
-    grid = queries.retention_grid(cohorts, grain or "month")
-    if not grid.cohorts:
-        st.info(f"No {grain}ly cohorts published for this shop.")
+    if segment_column is None:
+        st.dataframe(behavioural.head(200), hide_index=True)
     else:
-        label = "%Y-%m" if grid.grain == "month" else "%Y-%m-%d"
-        rows = [
-            f"{start:{label}} ({size:,})"
-            for start, size in zip(grid.cohorts, grid.sizes, strict=True)
-        ]
-        percent = [[None if v is None else v * 100 for v in row] for row in grid.retention]
-        text = [["" if v is None else f"{v:.0f}%" for v in row] for row in percent]
-        heatmap = go.Figure(
-            go.Heatmap(
-                z=percent,
-                x=[str(p) for p in grid.periods],
-                y=rows,
-                text=text,
-                texttemplate="%{text}",
-                colorscale="Blues",
-                zmin=0,
-                zmax=100,
-                colorbar={"title": {"text": "Retained"}, "ticksuffix": "%"},
-                hovertemplate="Cohort %{y}<br>"
-                + grid.grain.capitalize()
-                + " %{x}: %{z:.1f}% ordered<extra></extra>",
-                xgap=2,
-                ygap=2,
-            )
-        )
-        heatmap.update_yaxes(autorange="reversed", type="category", title_text="Cohort (customers)")
-        heatmap.update_xaxes(
-            type="category", title_text=f"{grid.grain.capitalize()}s since first order"
-        )
-        heatmap.update_layout(
-            title=f"Share of each {grid.grain}'s new customers ordering again",
-            height=max(320, 28 * len(rows) + 140),
-            margin={"t": 60, "b": 40},
-        )
-        st.plotly_chart(heatmap, width="stretch")
-        st.caption(
-            f"Cohorts by the {grid.grain} of the first order, in the shop's time zone "
-            f"({shop.timezone}). Empty cells are {grid.grain}s a cohort has not reached yet."
-        )
+        sizes = behavioural.group_by(segment_column).len("people").sort("people", descending=True)
+        st.dataframe(sizes, hide_index=True)

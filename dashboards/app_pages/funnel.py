@@ -12,7 +12,7 @@ import polars as pl
 import streamlit as st
 
 from dashboards import queries
-from dashboards.sidebar import select_shop
+from dashboards.sidebar import date_range, select_shop
 
 st.title("Funnel")
 
@@ -27,24 +27,12 @@ if default_range is None:
     st.stop()
 
 first_day, last_day = queries.date_span(funnel["metric_date"]) or default_range
+start, end = date_range(first_day, last_day, default_range, f"Days ({shop.timezone})")
 options = queries.funnel_filter_options(funnel)
-dates_column, device_column, source_column, country_column = st.columns([2, 1, 1, 1])
-picked = dates_column.date_input(
-    f"Days ({shop.timezone})",
-    value=default_range,
-    min_value=first_day,
-    max_value=last_day,
-    help="The last 30 days with data by default.",
-)
+device_column, source_column, country_column = st.columns(3)
 devices = device_column.multiselect("Device", options["device_type"], placeholder="All")
 sources = source_column.multiselect("Traffic source", options["traffic_source"], placeholder="All")
 countries = country_column.multiselect("Country", options["country"], placeholder="All")
-
-if isinstance(picked, tuple) and len(picked) == 2:
-    start, end = picked
-else:  # the first day of a range is picked, the second not yet
-    st.caption("Pick the last day of the range.")
-    st.stop()
 
 sessions, steps = queries.funnel_steps(
     funnel, start, end, devices=devices, sources=sources, countries=countries

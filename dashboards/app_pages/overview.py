@@ -6,8 +6,8 @@ import polars as pl
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from dashboards import queries
-from dashboards.sidebar import select_shop
+from dashboards import queries, theme
+from dashboards.sidebar import date_range, select_shop
 
 st.title("Overview")  # no emoji: headless browsers without an emoji font show a box
 
@@ -36,15 +36,48 @@ else:
     for column, kpi in zip(st.columns(len(summary.kpis)), summary.kpis, strict=True):
         column.metric(kpi.label, kpi.value, kpi.delta, help=kpi.help, border=True)
 
+    st.subheader("Selected period")
+    first_day, last_day = queries.date_span(daily["metric_date"]) or (summary.day, summary.day)
+    default = queries.default_date_range(daily["metric_date"]) or (first_day, last_day)
+    start, end = date_range(first_day, last_day, default, f"Days ({shop.timezone})")
+    before_start, before_end = queries.previous_period(start, end)
+    now = queries.period_totals(daily, start, end)
+    before = queries.period_totals(daily, before_start, before_end)
+    has_before = not daily.filter(
+        pl.col("metric_date").is_between(before_start, before_end)
+    ).is_empty()
+    period_kpis = [
+        ("Revenue", queries.format_money(now.revenue, shop.currency), now.revenue, before.revenue),
+        ("Orders", f"{now.orders:,}", now.orders, before.orders),
+        ("Average order value", queries.format_money(now.aov, shop.currency), now.aov, before.aov),
+        ("Sessions", f"{now.sessions:,}", now.sessions, before.sessions),
+    ]
+    for column, (label, shown, value, earlier) in zip(
+        st.columns(len(period_kpis)), period_kpis, strict=True
+    ):
+        column.metric(
+            f"{label} (period)",
+            shown,
+            queries.change(value, earlier) if has_before else None,
+            border=True,
+            help=f"{start:%d %b} to {end:%d %b %Y} against {before_start:%d %b} to "
+            f"{before_end:%d %b %Y}.",
+        )
+    daily = daily.filter(pl.col("metric_date").is_between(start, end))
     dates = daily["metric_date"].to_list()
     figure = make_subplots(specs=[[{"secondary_y": True}]])
-    figure.add_bar(x=dates, y=daily["revenue"].to_list(), name=f"Revenue ({shop.currency})")
+    figure.add_bar(
+        x=dates,
+        y=daily["revenue"].to_list(),
+        name=f"Revenue ({shop.currency})",
+        marker={"color": theme.REVENUE},
+    )
     figure.add_scatter(
         x=dates,
         y=daily["orders"].to_list(),
         name="Orders",
         mode="lines+markers",
-        line={"color": "#ff7f0e"},
+        line={"color": theme.ORDERS},
         secondary_y=True,
     )
     figure.update_layout(

@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from dashboards import queries
+from dashboards import queries, theme
 from dashboards.sidebar import select_shop
 
 TOP_PRODUCTS = 50
@@ -97,3 +97,88 @@ else:
     if without_sales:
         notes.append(f"Visits but no sales from: {', '.join(without_sales)}.")
     st.caption(" ".join(notes))
+
+st.subheader("Demand forecast")
+forecast = queries.model_table(shop.tenant_id, version, "demand_forecast")
+names = queries.product_names(shop.tenant_id, version)
+if forecast is None or forecast.is_empty():
+    st.info(
+        "No demand forecast yet: run the pipeline (`intellishop pipeline run`); the forecast "
+        "needs a few weeks of orders."
+    )
+else:
+    forecast = forecast.with_columns(pl.col("forecast_date").cast(pl.Date)).sort("forecast_date")
+    totals = forecast.group_by("product_id").agg(pl.col("yhat").sum()).sort("yhat", descending=True)
+    choices = totals["product_id"].to_list()
+    product_id = st.selectbox(
+        "Product",
+        choices,
+        format_func=lambda pid: f"{names.get(pid, pid)} ({pid})",
+        help="Products with the most forecast demand first.",
+        key="forecast_product",
+    )
+    rows = forecast.filter(pl.col("product_id") == product_id)
+    days = rows["forecast_date"].to_list()
+    band = go.Figure()
+    band.add_scatter(
+        x=days + days[::-1],
+        y=rows["yhat_upper"].to_list() + rows["yhat_lower"].to_list()[::-1],
+        fill="toself",
+        fillcolor=theme.BAND,
+        line={"width": 0},
+        hoverinfo="skip",
+        name="Likely range",
+    )
+    band.add_scatter(
+        x=days,
+        y=rows["yhat"].to_list(),
+        mode="lines+markers",
+        line={"color": theme.VISITS},
+        name="Forecast",
+        hovertemplate="%{x|%d %b}: %{y:,.1f} units<extra></extra>",
+    )
+    band.update_yaxes(title_text="Units per day", rangemode="tozero")
+    band.update_xaxes(title_text=f"Day ({shop.timezone})")
+    title = f"Forecast daily demand of {names.get(product_id, product_id)}"
+    st.plotly_chart(theme.style(band, title, height=340), width="stretch")
+    st.caption(
+        f"{rows['yhat'].sum():,.1f} units expected over {rows.height} days; the band is the "
+        "model's prediction interval."
+    )
+
+st.subheader("Reorder suggestions")
+reorder = queries.model_table(shop.tenant_id, version, "reorder_suggestions")
+if reorder is None or reorder.is_empty():
+    st.info("No reorder suggestions yet: they come with the demand forecast (run the pipeline).")
+else:
+    st.dataframe(
+        reorder.with_columns(
+            pl.col("product_id")
+            .replace_strict(names, default=pl.col("product_id"))
+            .alias("product")
+        )
+        .sort("suggested_order_qty", descending=True)
+        .select(
+            "product",
+            "suggested_order_qty",
+            "reorder_point",
+            "safety_stock",
+            "daily_demand_mean",
+            "lead_time_days",
+            "service_level",
+        ),
+        hide_index=True,
+        column_config={
+            "product": "Product",
+            "suggested_order_qty": st.column_config.NumberColumn("Order (units)", format="%.0f"),
+            "reorder_point": st.column_config.NumberColumn(
+                "Reorder at (units)", format="%.1f", help="Reorder when stock falls to this."
+            ),
+            "safety_stock": st.column_config.NumberColumn("Safety stock", format="%.1f"),
+            "daily_demand_mean": st.column_config.NumberColumn("Units/day", format="%.2f"),
+            "lead_time_days": st.column_config.NumberColumn("Lead time (days)", format="%.0f"),
+            "service_level": st.column_config.NumberColumn(
+                "Service level", format="percent", help="Chance of not running out."
+            ),
+        },
+    )

@@ -50,7 +50,22 @@ MARTS = {
     "customers",
     "cohort_retention",
 }
-ML = {"product_interactions", "trending", "popular", "user_recommendations"}
+ML = {
+    "product_interactions",
+    "order_history",
+    "session_history",
+    "trending",
+    "popular",
+    "user_recommendations",
+    "similar_products",
+    "frequently_bought_together",
+    "cold_start_lists",
+    "customer_models",
+    "customer_scores",
+    "demand_forecast",
+    "category_demand_forecast",
+    "reorder_suggestions",
+}
 
 
 def dbt_model_names() -> set[str]:
@@ -117,7 +132,14 @@ def test_the_daily_job_is_the_whole_pipeline_by_utc_day(
 
 def test_the_schedules_start_stopped(definitions: dg.Definitions) -> None:
     schedules = {schedule.name for schedule in definitions.schedules or []}
-    assert schedules == {"hourly_refresh", "daily_refresh"}
+    assert schedules == {
+        "hourly_refresh",
+        "daily_refresh",
+        "weekly_model_retraining",
+        "reports_daily",
+        "reports_weekly",
+        "reports_monthly",
+    }
     hourly = definitions.resolve_schedule_def("hourly_refresh")
     assert hourly.job_name == "intellishop_pipeline"
     daily = definitions.resolve_schedule_def("daily_refresh")

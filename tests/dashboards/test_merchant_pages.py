@@ -13,10 +13,16 @@ from intellishop.artifacts import LocalArtifactStore
 from intellishop.settings import Settings
 from intellishop.tenants import TenantRegistry
 
+from .conftest import open_app
 from .test_overview import daily
 
-APP = Path(__file__).resolve().parents[2] / "dashboards" / "streamlit_app.py"
-PAGES = ("app_pages/funnel.py", "app_pages/customers.py", "app_pages/products.py")
+PAGES = (
+    "app_pages/funnel.py",
+    "app_pages/customers.py",
+    "app_pages/products.py",
+    "app_pages/cohorts.py",
+    "app_pages/geography.py",
+)
 
 
 def merchant_tables() -> dict[str, pa.Table]:
@@ -104,14 +110,8 @@ def published(settings: Settings) -> Settings:
     return settings
 
 
-def run(page: str, shop: str | None = None) -> AppTest:
-    app = AppTest.from_file(str(APP), default_timeout=30)
-    app.run()
-    if shop is not None:
-        app.sidebar.selectbox[0].select(shop).run()
-    app.switch_page(page).run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
+def run(page: str, shop: str = "acme") -> AppTest:
+    return open_app(page, tenant_id=shop)
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -126,7 +126,6 @@ def test_a_shop_without_the_marts_gets_info_not_an_exception(
     published: Settings, page: str
 ) -> None:
     app = run(page, shop="books")
-    assert app.sidebar.selectbox[0].value == "books"  # the shop chosen on the overview
     assert app.info
     assert not app.get("plotly_chart")
 
@@ -165,7 +164,20 @@ def test_customers_page(published: Settings) -> None:
     charts = app.get("plotly_chart")
     assert len(charts) == 2
     assert "Segment sizes and their revenue" in charts[0].proto.spec
-    assert "month's new customers" in charts[1].proto.spec
+    assert "Customers by recency and frequency score" in charts[1].proto.spec
+
+
+def test_cohorts_page(published: Settings) -> None:
+    app = run("app_pages/cohorts.py")
+    assert app.title[0].value == "Cohorts"
+    charts = app.get("plotly_chart")
+    assert len(charts) == 1
+    assert "month's new customers" in charts[0].proto.spec
+    app.segmented_control(key="cohort_measure").set_value("revenue").run()
+    assert not app.exception
+    spec = app.get("plotly_chart")[0].proto.spec
+    assert "Net revenue (USD) of each month's new customers" in spec
+    assert "370.5" in spec  # the January cohort's first month
 
 
 def test_products_page(published: Settings) -> None:

@@ -1,89 +1,193 @@
-"""The merchant dashboard in a real browser (Debian's Chromium driven by Playwright)."""
+"""The merchant dashboards in a real browser (Debian's Chromium driven by Playwright).
+
+One Streamlit server for the module, on a free port, over a data directory with two demo-like
+shops published (``tests.dashboards.demo_data``) and their dashboard users. A person signs in
+through the form, then opens every page from the sidebar, as they would: no page may show an
+exception, key numbers must match the published tables, and each page's render time (click to
+drawn charts) is measured against the 2 s goal. Screenshots and the timings go to
+``test-artifacts/dashboards/``.
+"""
 
 from __future__ import annotations
 
+import json
 import os
-import shutil
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 from playwright.sync_api import expect
 
-from intellishop.services import services
+from dashboards.queries import format_money
+from intellishop.artifacts import LocalArtifactStore
+from intellishop.services import PROJECT_ROOT
+from intellishop.tenants import TenantRegistry
+from intellishop.users import UserRegistry
+from tests.dashboards.demo_data import demo_tables
 
-from .conftest import Stack
+from .conftest import free_port
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI") == "true":
-        raise RuntimeError(
-            "CI needs Debian's chromium for the browser tests (make test installs it)"
-        )
-    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
+ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "dashboards"
+PASSWORD = "correct horse battery"
+#: Sidebar link -> what must be on the page once it has rendered.
+PAGES = {
+    "Overview": '[data-testid="stPlotlyChart"] .js-plotly-plot',
+    "Live": '[data-testid="stMetric"]',
+    "Funnel": '[data-testid="stPlotlyChart"] .js-plotly-plot',
+    "Cohorts": '[data-testid="stPlotlyChart"] .js-plotly-plot',
+    "Geography": '[data-testid="stPlotlyChart"] .js-plotly-plot',
+    "Customers": '[data-testid="stPlotlyChart"] .js-plotly-plot',
+    "Segments": '[data-testid="stForm"]',
+    "Customer profile": '[data-testid="stTextInput"]',
+    "Products": '[data-testid="stPlotlyChart"] .js-plotly-plot',
+    "Recommendations": '[data-testid="stDataFrame"]',
+    "Experiments": '[data-testid="stAlert"]',
+    "Automations": '[data-testid="stForm"]',
+    "Reports": '[data-testid="stForm"]',
+}
+#: Streamlit scrolls inside its own container, so a full-page screenshot is one viewport tall.
+VIEWPORT = {"width": 1400, "height": 1600}
+GOAL_SECONDS = 2.0
 
 
 @pytest.fixture(scope="module")
-def dashboards(stack: Stack) -> Iterator[str]:
-    stack.supervisor.start(services(stack.settings)["dashboards"])
-    yield stack.dashboards_url
+def dashboards(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    data_dir = tmp_path_factory.mktemp("dashboards") / "data"
+    env = {
+        **os.environ,
+        "INTELLISHOP_DATA_DIR": str(data_dir),
+        "INTELLISHOP_PROFILE": "local",
+        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+    }
+    env.pop("INTELLISHOP_DASHBOARDS_DEMO_LOGIN", None)
+    (data_dir / "artifacts").mkdir(parents=True)
+    registry = TenantRegistry(data_dir / "tenants.sqlite3")
+    registry.create("Acme Outdoor", tenant_id="acme", timezone="America/New_York")
+    registry.create("Berlin Books", tenant_id="books", timezone="Europe/Berlin", currency="EUR")
+    UserRegistry(registry).create("acme", "owner@acme.test", PASSWORD, "owner")
+    store = LocalArtifactStore(data_dir / "artifacts")
+    store.publish("acme", demo_tables("a", seed=1))
+    store.publish("books", demo_tables("b", seed=2))
+    port = free_port()
+    log = (data_dir / "streamlit.log").open("w")
+    server = subprocess.Popen(
+        [
+            sys.executable, "-m", "streamlit", "run", "dashboards/streamlit_app.py",
+            "--server.address", "127.0.0.1", "--server.port", str(port),
+            "--server.headless", "true", "--server.fileWatcherType", "none",
+        ],
+        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((data_dir / "streamlit.log").read_text()) from None
+                time.sleep(0.3)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        log.close()
 
 
-def test_overview_renders_kpis_and_chart(page: Any, dashboards: str) -> None:
-    page.set_default_timeout(30_000)
-    page.goto(dashboards)
-    page.get_by_text("Revenue").first.wait_for()
-    page.locator(".js-plotly-plot").first.wait_for()
-    assert page.locator('[data-testid="stException"]').count() == 0
-    assert page.locator('[data-testid="stMetric"]').count() >= 4
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
-
-
-#: Streamlit scrolls inside its own container, so a full-page screenshot is one viewport tall.
-SCREENSHOT_VIEWPORT = {"width": 1400, "height": 1600}
-
-
-@pytest.mark.parametrize(
-    ("path", "title"),
-    [("funnel", "Funnel"), ("customers", "Customers"), ("products", "Products")],
-)
-def test_merchant_page_renders_a_chart(page: Any, dashboards: str, path: str, title: str) -> None:
-    page.set_default_timeout(30_000)
-    page.set_viewport_size(SCREENSHOT_VIEWPORT)
-    page.goto(f"{dashboards}/{path}")
-    page.get_by_role("heading", name=title).first.wait_for()
+def sign_in(page: Any, url: str) -> None:
+    page.goto(url)
+    page.get_by_role("heading", name="Sign in to IntelliShop").wait_for()
+    page.get_by_role("textbox", name="Shop id").fill("acme")
+    page.get_by_role("textbox", name="Email").fill("owner@acme.test")
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Overview").first.wait_for()
     page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first.wait_for()
-    page.wait_for_timeout(1_000)  # let every chart finish drawing before the screenshot
-    assert page.locator('[data-testid="stException"]').count() == 0
-    assert page.locator('[data-testid="stAlert"]').count() == 0  # data, not an empty state
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{path}.png"), full_page=True)
-    if path == "customers":  # the cohort heatmap's weekly switch
-        page.get_by_text("Week", exact=True).click()
-        page.get_by_text("Share of each week's new customers").wait_for()
-        page.wait_for_timeout(1_000)
-        assert page.locator('[data-testid="stException"]').count() == 0
-        page.screenshot(path=str(ARTIFACTS / "customers-weekly.png"), full_page=True)
+    wait_until_idle(page)
 
 
-def test_sidebar_links_keep_the_chosen_shop(page: Any, dashboards: str) -> None:
+def wait_until_idle(page: Any) -> None:
+    """Until Streamlit's "running" indicator is gone (the script finished)."""
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText"
+        ".includes('Running')"
+    )
+
+
+def test_every_page_signed_in_with_numbers_and_timings(page: Any, dashboards: str) -> None:
     page.set_default_timeout(30_000)
-    page.goto(dashboards)
+    page.set_viewport_size(VIEWPORT)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.goto(f"{dashboards}/products")  # no session: the sign-in form, never data
+    page.get_by_role("heading", name="Sign in to IntelliShop").wait_for()
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 0
+    sign_in(page, dashboards)
     sidebar = page.locator('[data-testid="stSidebar"]')
-    shop = sidebar.get_by_role("combobox", name="Shop")
-    expect(shop).to_have_value("SHOP-A (shop-a)")
-    sidebar.locator('[data-testid="stSelectbox"]').get_by_role("button", name="Open").click()
-    page.get_by_role("option", name="SHOP-B (shop-b)").click()
-    expect(shop).to_have_value("SHOP-B (shop-b)")
-    for title in ("Funnel", "Customers", "Products", "Overview"):
-        sidebar.get_by_role("link", name=title).click()
-        page.get_by_role("heading", name=title).first.wait_for()
-        page.locator(".js-plotly-plot").first.wait_for()
-        expect(shop).to_have_value("SHOP-B (shop-b)")
-        assert page.locator('[data-testid="stException"]').count() == 0
+    cold: dict[str, float] = {}
+    warm: dict[str, float] = {}
+    for title in PAGES:  # first visits pay one-time imports; the second is the page itself
+        cold[title] = open_page(page, sidebar, title)
+    for title in PAGES:
+        warm[title] = open_page(page, sidebar, title)
+        page.wait_for_timeout(300)  # let plotly finish drawing before the screenshot
+        page.screenshot(path=str(ARTIFACTS / f"{title.lower().replace(' ', '-')}.png"))
+        if title == "Overview":
+            daily = pl.DataFrame(demo_tables("a", seed=1)["daily_metrics"]).tail(30)
+            revenue = page.locator('[data-testid="stMetric"]', has_text="Revenue (period)")
+            expect(revenue).to_contain_text(format_money(float(daily["revenue"].sum()), "USD"))
+            expect(page.get_by_text("Acme Outdoor")).to_have_count(1)
+            expect(page.get_by_text("Berlin Books")).to_have_count(0)  # never another shop
+        if title == "Geography":
+            # grey land, then one shape per country with sales (US, DE, GB, FR, CA)
+            assert page.locator(".scatterlayer .js-fill").count() == 1 + 5
+        if title == "Products":
+            reorder = page.locator('[data-testid="stDataFrame"]').last
+            expect(reorder).to_contain_text("Order (units)")
+    (ARTIFACTS / "render-times.json").write_text(
+        json.dumps({"first": cold, "again": warm}, indent=2)
+    )
+    print("\nrender seconds, first visit:", json.dumps(cold))
+    print("render seconds, again:", json.dumps(warm))
+    slow = {title: seconds for title, seconds in warm.items() if seconds > GOAL_SECONDS}
+    # The goal is 2 s on an idle machine; a shared CI box gets twice that before failing.
+    assert all(seconds < 2 * GOAL_SECONDS for seconds in warm.values()), slow
+
+
+def open_page(page: Any, sidebar: Any, title: str) -> float:
+    """Click the sidebar link; seconds until the page's content is drawn and the run is over."""
+    started = time.perf_counter()
+    sidebar.get_by_role("link", name=title, exact=True).click()
+    page.get_by_role("heading", name=title, exact=True).first.wait_for()
+    page.locator(PAGES[title]).first.wait_for()
+    wait_until_idle(page)
+    seconds = round(time.perf_counter() - started, 3)
+    assert page.locator('[data-testid="stException"]').count() == 0, title
+    return seconds
+
+
+def test_phone_width_and_sign_out(page: Any, dashboards: str) -> None:
+    page.set_default_timeout(30_000)
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, dashboards)
+    page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first.wait_for()
+    wait_until_idle(page)
+    overflow = page.evaluate(
+        "() => document.querySelector('[data-testid=\"stMain\"]').scrollWidth"
+        " - document.querySelector('[data-testid=\"stMain\"]').clientWidth"
+    )
+    assert overflow <= 1, f"the page scrolls sideways by {overflow} px at 390 px"
+    page.screenshot(path=str(ARTIFACTS / "overview-phone.png"))
+    page.locator('[data-testid="stExpandSidebarButton"]').click()
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("heading", name="Sign in to IntelliShop").wait_for()

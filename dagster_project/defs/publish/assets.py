@@ -84,6 +84,35 @@ PUBLISHED_COLUMNS: dict[str, list[str]] = {
         "customer_retention",
         "net_revenue",
     ],
+    "similar_products": ["product_id", "similar_product_id", "score", "rank", "algorithm"],
+    "frequently_bought_together": [
+        "product_id",
+        "other_product_id",
+        "orders_together",
+        "confidence",
+        "lift",
+        "rank",
+    ],
+    "cold_start": ["context", "product_id", "score", "rank"],
+    "customer_scores": [
+        "user_id",
+        "churn_probability",
+        "churn_top_features",
+        "clv_12m",
+        "expected_purchases_90d",
+        "model_version",
+    ],
+    "demand_forecast": ["product_id", "forecast_date", "yhat", "yhat_lower", "yhat_upper"],
+    "reorder_suggestions": [
+        "product_id",
+        "daily_demand_mean",
+        "daily_demand_std",
+        "lead_time_days",
+        "service_level",
+        "safety_stock",
+        "reorder_point",
+        "suggested_order_qty",
+    ],
 }
 
 #: Row order of each published table: readers may rely on it (a chart reads days in order).
@@ -98,6 +127,12 @@ PUBLISHED_ORDER: dict[str, list[str]] = {
     "geo_daily": ["metric_date", "country"],
     "customers": ["customer_id"],
     "cohort_retention": ["cohort_grain", "cohort_start", "period_number"],
+    "similar_products": ["algorithm", "product_id", "rank"],
+    "frequently_bought_together": ["product_id", "rank"],
+    "cold_start": ["context", "rank"],
+    "customer_scores": ["user_id"],
+    "demand_forecast": ["product_id", "forecast_date"],
+    "reorder_suggestions": ["product_id"],
 }
 
 #: Marts published as they are (the other tables come from the ML assets).
@@ -149,13 +184,26 @@ def serving_artifacts(
     trending: pl.DataFrame,
     popular: pl.DataFrame,
     user_recommendations: pl.DataFrame,
+    similar_products: pl.DataFrame,
+    frequently_bought_together: pl.DataFrame,
+    cold_start_lists: pl.DataFrame,
+    customer_scores: pl.DataFrame,
+    demand_forecast: pl.DataFrame,
+    reorder_suggestions: pl.DataFrame,
 ) -> dg.MaterializeResult[None]:
-    """One new artifact version per tenant that has data: lists, recommendations and marts."""
+    """One new artifact version per tenant that has data: lists, recommendations, marts,
+    customer scores, demand forecasts and reorder suggestions."""
     tables = {
         **{name: warehouse.read_table(name) for name in PUBLISHED_MARTS},
         "trending": trending,
         "popular": popular,
         "recommendations": user_recommendations,
+        "similar_products": similar_products,
+        "frequently_bought_together": frequently_bought_together,
+        "cold_start": cold_start_lists,
+        "customer_scores": customer_scores,
+        "demand_forecast": demand_forecast,
+        "reorder_suggestions": reorder_suggestions,
     }
     tenants = sorted(
         set(tables["products"]["tenant_id"].to_list())

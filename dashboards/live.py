@@ -1,0 +1,75 @@
+"""Live numbers for the Live page, folded by the same code as the API's ``/v1/live`` socket.
+
+The dashboards process tails the event log itself (read-only: SQLite locally, ``XREAD`` in
+prod) with :mod:`serving.live`'s :class:`~serving.live.metrics.TenantLive`, so the page shows
+exactly the numbers the WebSocket pushes, without a hop through the API or an API key. One
+reader per process is shared by every session; each refresh reads only what was appended
+since the last one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import streamlit as st
+
+from intellishop.settings import get_settings
+from serving.live.hub import READ_LIMIT, WARMUP_SECONDS
+from serving.live.metrics import TenantLive
+from serving.live.tail import LogTail, open_log_tail
+
+#: Reads per refresh at most (a burst is caught up over the next refreshes).
+MAX_READS = 50
+
+
+class LiveReader:
+    """The event log's tail and one :class:`TenantLive` per tenant asked about."""
+
+    def __init__(self, tail: LogTail) -> None:
+        self._tail = tail
+        self._lock = threading.Lock()
+        self._cursor: str | None = None
+        self._tenants: dict[str, TenantLive] = {}
+        self._pending: dict[str, list[Any]] = {}
+
+    def snapshot(self, tenant_id: str, timezone: str, currency: str) -> dict[str, Any]:
+        """The tenant's live numbers now (the ``/v1/live`` snapshot's fields)."""
+        with self._lock:
+            state = self._tenants.get(tenant_id)
+            if state is None:
+                state = self._tenants[tenant_id] = TenantLive(tenant_id, timezone, currency)
+                for event in self._pending.pop(tenant_id, []):
+                    state.apply(event)
+            self._catch_up()
+            return state.snapshot(time.time_ns() // 1000)
+
+    def _catch_up(self) -> None:
+        if self._cursor is None:
+            self._cursor = self._tail.start_cursor(
+                time.time_ns() // 1000 - WARMUP_SECONDS * 1_000_000
+            )
+        for _ in range(MAX_READS):
+            batches, self._cursor = self._tail.read(self._cursor, READ_LIMIT)
+            for batch in batches:
+                state = self._tenants.get(batch.tenant_id)
+                if state is None:  # nobody looks at this shop yet: keep its events for later
+                    self._pending.setdefault(batch.tenant_id, []).extend(batch.events)
+                    continue
+                for event in batch.events:
+                    state.apply(event)
+            if len(batches) < READ_LIMIT:
+                return
+
+
+@st.cache_resource
+def _reader(event_log: str) -> LiveReader:
+    return LiveReader(open_log_tail(get_settings()))
+
+
+def live_snapshot(tenant_id: str, timezone: str, currency: str) -> dict[str, Any]:
+    """The signed-in tenant's live numbers (one reader per process and event log)."""
+    settings = get_settings()
+    key = settings.redis_url if settings.profile.value == "prod" else str(settings.event_log_path)
+    return _reader(key).snapshot(tenant_id, timezone, currency)
