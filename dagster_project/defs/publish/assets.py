@@ -33,6 +33,38 @@ PUBLISHED_COLUMNS: dict[str, list[str]] = {
         "sessions",
         "visitors",
         "conversion_rate",
+        "gross_revenue",
+        "refunded_revenue",
+        "refunded_orders",
+        "new_visitors",
+        "returning_visitors",
+        "customers",
+        "new_customers",
+        "returning_customers",
+    ],
+    "hourly_metrics": [
+        "metric_hour",
+        "metric_date",
+        "metric_hour_utc",
+        "sessions",
+        "visitors",
+        "orders",
+        "revenue",
+        "gross_revenue",
+    ],
+    "behavioural_segments": ["person_id", "user_id", "segment", "as_of"],
+    "recommendation_attribution": [
+        "metric_date",
+        "algorithm",
+        "served",
+        "products_served",
+        "clicks",
+        "add_to_carts",
+        "orders",
+        "attributed_lines",
+        "attributed_units",
+        "attributed_revenue",
+        "clicks_per_serve",
     ],
     "product_performance": [
         "product_id",
@@ -83,6 +115,7 @@ PUBLISHED_COLUMNS: dict[str, list[str]] = {
         "active_customers",
         "customer_retention",
         "net_revenue",
+        "revenue_retention",
     ],
     "similar_products": ["product_id", "similar_product_id", "score", "rank", "algorithm"],
     "frequently_bought_together": [
@@ -133,6 +166,9 @@ PUBLISHED_ORDER: dict[str, list[str]] = {
     "customer_scores": ["user_id"],
     "demand_forecast": ["product_id", "forecast_date"],
     "reorder_suggestions": ["product_id"],
+    "hourly_metrics": ["metric_hour_utc"],
+    "behavioural_segments": ["person_id", "segment"],
+    "recommendation_attribution": ["metric_date", "algorithm"],
 }
 
 #: Marts published as they are (the other tables come from the ML assets).
@@ -144,6 +180,9 @@ PUBLISHED_MARTS = (
     "geo_daily",
     "customers",
     "cohort_retention",
+    "hourly_metrics",
+    "behavioural_segments",
+    "recommendation_attribution",
 )
 
 
