@@ -10,11 +10,17 @@ trending products.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from intellishop.artifacts import ArtifactVersion, LocalArtifactStore
+from intellishop.reports.segments import segment_members
+from intellishop.reports.store import SegmentDefinition
+
+#: A tenant's saved segments (the dashboards' segment builder, ``MerchantStore.segments``).
+SavedSegments = Callable[[str], Sequence[SegmentDefinition]]
 
 _CUSTOMER_FIELDS = (
     "orders",
@@ -34,6 +40,8 @@ _SCORE_FIELDS = ("churn_probability", "churn_top_features", "clv_12m", "expected
 @dataclass
 class _TenantIndex:
     version: str
+    #: The saved segment definitions the membership below was computed from.
+    segments_key: str = ""
     customers: dict[str, dict[str, Any]] = field(default_factory=dict)
     recommendations: dict[str, list[str]] = field(default_factory=dict)
     trending: list[str] = field(default_factory=list)
@@ -45,8 +53,10 @@ def _rows(version: ArtifactVersion, table: str) -> list[dict[str, Any]]:
     return [] if found is None else list(found.to_pylist())
 
 
-def _index(version: ArtifactVersion) -> _TenantIndex:
-    index = _TenantIndex(version.version)
+def _index(
+    version: ArtifactVersion, segments: Sequence[SegmentDefinition], segments_key: str
+) -> _TenantIndex:
+    index = _TenantIndex(version.version, segments_key)
     for row in _rows(version, "customers"):
         facts = {k: row.get(k) for k in _CUSTOMER_FIELDS if k in row}
         for key in (row.get("user_id"), row.get("customer_id")):
@@ -63,14 +73,31 @@ def _index(version: ArtifactVersion) -> _TenantIndex:
         str(r["product_id"]) for r in sorted(_rows(version, "trending"), key=lambda r: r["rank"])
     ]
     index.products = {str(r["product_id"]): r for r in _rows(version, "products")}
+    customers = version.tables.get("customers")
+    if customers is not None:
+        # Saved segments are conditions on these same published tables: who is in one is
+        # worked out once per version (or per change of the definitions), not per event.
+        for definition in segments:
+            members = segment_members(definition, customers, version.tables.get("customer_scores"))
+            for ids in members.select("customer_id", "user_id").iter_rows():
+                for key in set(ids):
+                    if key:
+                        entry = index.customers.setdefault(str(key), {})
+                        entry.setdefault("saved_segments", []).append(definition.name)
     return index
 
 
 class PublishedFacts:
     """Per-tenant indexes of the published tables, rebuilt when a new version appears."""
 
-    def __init__(self, artifacts_dir: Path, refresh_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        artifacts_dir: Path,
+        refresh_seconds: float = 5.0,
+        saved_segments: SavedSegments | None = None,
+    ) -> None:
         self.store = LocalArtifactStore(artifacts_dir, refresh_seconds=refresh_seconds)
+        self.saved_segments = saved_segments
         self._indexes: dict[str, _TenantIndex] = {}
         self._lock = threading.Lock()
 
@@ -78,10 +105,15 @@ class PublishedFacts:
         version = self.store.current(tenant_id)
         if version is None:
             return None
+        segments = list(self.saved_segments(tenant_id)) if self.saved_segments else []
+        segments_key = repr(segments)
         with self._lock:
             index = self._indexes.get(tenant_id)
-            if index is None or index.version != version.version:
-                index = self._indexes[tenant_id] = _index(version)
+            if index is None or (index.version, index.segments_key) != (
+                version.version,
+                segments_key,
+            ):
+                index = self._indexes[tenant_id] = _index(version, segments, segments_key)
             return index
 
     def customer(self, tenant_id: str, person_ids: list[str]) -> dict[str, Any]:

@@ -133,7 +133,11 @@ class Worker:
         self.config = config or AutomationConfig.from_settings(settings)
         self.store = store or AutomationStore.for_settings(settings)
         self.event_log = event_log or open_event_log(settings)
-        self.facts = PublishedFacts(settings.artifacts_dir)
+        from intellishop.reports.store import MerchantStore
+
+        self.facts = PublishedFacts(
+            settings.artifacts_dir, saved_segments=MerchantStore.for_settings(settings).segments
+        )
         self.tenants = TenantRegistry(settings.tenants_db_path)
         self._timezones: dict[str, tuple[float, str]] = {}
         self._rules: list[Rule] = []
@@ -297,8 +301,10 @@ class Worker:
                 facts.setdefault("country", profile.get("country"))
                 facts.setdefault("traits", profile.get("traits"))
                 break
+        # Segments the automation added people to, and the dashboards' saved segments.
         facts["segments"] = sorted(
             {s for p in person_ids for s in self.store.segments_of(tenant_id, p)}
+            | set(facts.pop("saved_segments", []))
         )
         if isinstance(facts.get("traits"), dict):
             for key in ("email", "country"):

@@ -48,6 +48,19 @@ class Stack:
         )
 
 
+def new_stack(settings: Settings) -> Stack:
+    """A stack of ``settings``' services, none started yet, logging under its data dir."""
+    known = services(settings)
+    return Stack(
+        settings,
+        Supervisor(settings, settings.data_dir / "logs"),
+        {},
+        known["collector"].url(settings.host),
+        known["api"].url(settings.host),
+        known["dashboards"].url(settings.host),
+    )
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     from intellishop.simulation import SimulationConfig, generate_events, send_events
@@ -62,16 +75,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     )
     settings.ensure_dirs()
     os.environ.update({"DAGSTER_DISABLE_TELEMETRY": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
-    supervisor = Supervisor(settings, data_dir / "logs")
-    known = services(settings)
-    stack = Stack(
-        settings,
-        supervisor,
-        {},
-        known["collector"].url(settings.host),
-        known["api"].url(settings.host),
-        known["dashboards"].url(settings.host),
-    )
+    stack = new_stack(settings)
+    supervisor, known = stack.supervisor, services(settings)
     try:
         for tenant_id, timezone in (("shop-a", "America/New_York"), ("shop-b", "Europe/Berlin")):
             # Weeks of history arrive in seconds: more than a starter plan's rate limit allows.
