@@ -17,7 +17,6 @@ the metrics below then live in shared files and ``/metrics`` aggregates every wo
 from __future__ import annotations
 
 import os
-import time
 from collections import Counter as Tally
 from collections.abc import Iterable
 
@@ -33,7 +32,9 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
+
+from intellishop.observability import ObservedRequests
 
 from .loader import LOADER_CONSUMER as RAW_LOADER_CONSUMER
 from .logging import log_request
@@ -113,44 +114,23 @@ async def metrics(request: Request) -> Response:
     return Response(payload, media_type=CONTENT_TYPE_LATEST)
 
 
-class RequestObservationMiddleware:
-    """Counts, times and logs every HTTP request (pure ASGI: no body buffering, no task hop).
+class RequestObservationMiddleware(ObservedRequests):
+    """Counts, times and logs every HTTP request of the collector.
 
     Routes put what they learned in ``request.state`` (``tenant_id``, ``events_accepted``,
     ``events_rejected``); this reads it after the response, so one log line says it all.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_observed(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_observed)
-        finally:
-            elapsed = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            method = str(scope.get("method", ""))
-            REQUESTS.labels(route=route, method=method, status=str(status)).inc()
-            REQUEST_SECONDS.labels(route=route).observe(elapsed)
-            state = scope.get("state") or {}
-            log_request(
-                route=route,
-                method=method,
-                status=status,
-                tenant=state.get("tenant_id"),
-                events_accepted=state.get("events_accepted"),
-                events_rejected=state.get("events_rejected"),
-                ms=round(elapsed * 1000, 3),
-            )
+    def observe(self, scope: Scope, route: str, method: str, status: int, seconds: float) -> None:
+        REQUESTS.labels(route=route, method=method, status=str(status)).inc()
+        REQUEST_SECONDS.labels(route=route).observe(seconds)
+        state = scope.get("state") or {}
+        log_request(
+            route=route,
+            method=method,
+            status=status,
+            tenant=state.get("tenant_id"),
+            events_accepted=state.get("events_accepted"),
+            events_rejected=state.get("events_rejected"),
+            ms=round(seconds * 1000, 3),
+        )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from intellishop.artifacts import ServingStore
 from intellishop.settings import Settings
@@ -124,3 +126,38 @@ def start_worker_metrics(settings: Settings, registry: CollectorRegistry) -> boo
         return False
     start_http_server(settings.metrics_port, addr=settings.host, registry=registry)
     return True
+
+
+class ObservedRequests:
+    """Pure ASGI middleware that times every HTTP request and hands the outcome to ``observe``.
+
+    No body buffering and no task hop (unlike Starlette's BaseHTTPMiddleware), so it costs
+    microseconds on the hot path. ``observe`` runs after the response, with the route template
+    (``unmatched`` for a 404 of no route), which keeps label cardinality bounded.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    def observe(self, scope: Scope, route: str, method: str, status: int, seconds: float) -> None:
+        raise NotImplementedError
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_observed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_observed)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            method = str(scope.get("method", ""))
+            self.observe(scope, route, method, status, time.perf_counter() - started)

@@ -9,7 +9,6 @@ the same numbers and a restart loses nothing.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 
 from fastapi import APIRouter, Request, Response
@@ -22,10 +21,10 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from intellishop.artifacts import ServingStore
-from intellishop.observability import FreshnessCollector
+from intellishop.observability import FreshnessCollector, ObservedRequests
 from intellishop.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -94,30 +93,9 @@ async def metrics(request: Request) -> Response:
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
-class RequestMetricsMiddleware:
-    """Counts and times every HTTP request (pure ASGI: no body buffering, no task hop)."""
+class RequestMetricsMiddleware(ObservedRequests):
+    """Counts and times every HTTP request of the API."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_observed(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_observed)
-        finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            REQUESTS.labels(
-                route=route, method=str(scope.get("method", "")), status=str(status)
-            ).inc()
-            REQUEST_SECONDS.labels(route=route).observe(time.perf_counter() - started)
+    def observe(self, scope: Scope, route: str, method: str, status: int, seconds: float) -> None:
+        REQUESTS.labels(route=route, method=method, status=str(status)).inc()
+        REQUEST_SECONDS.labels(route=route).observe(seconds)
