@@ -87,6 +87,14 @@ def two_tenants() -> dict[str, pl.DataFrame]:
                 "sessions": [10, 90, 4],
                 "visitors": [8, 70, 4],
                 "conversion_rate": [0.2, 0.1, 0.0],
+                "refunded_revenue": [20.0, 0.0, 0.0],
+                "refunded_orders": [1, 0, 0],
+                "new_visitors": [5, 40, 1],
+                "returning_visitors": [3, 30, 3],
+                "customers": [2, 9, 0],
+                "new_customers": [1, 5, 0],
+                "returning_customers": [1, 4, 0],
+                "built_at": ["t", "t", "t"],  # a warehouse-only column
             }
         ),
     }
@@ -156,4 +164,4 @@ def test_publish_metadata_counts_rows_per_tenant_and_previews_the_newest_days() 
     preview = metadata["latest_daily_metrics"].value.splitlines()
     # Newest day first; the warehouse-only column stays out.
     assert preview[2].startswith("| shop-a | 2025-03-02 |")
-    assert "gross_revenue" not in preview[0]
+    assert "built_at" not in preview[0]
