@@ -138,3 +138,25 @@ def test_postgres_is_dumped_and_restored(
     with psycopg.connect(database) as con:
         count, total = con.execute("select count(*), sum(revenue) from raw.events").fetchone()  # type: ignore[misc]
         assert (count, float(total)) == (500, 1.5 * 500 * 501 / 2)
+
+
+def test_an_archive_with_a_path_out_of_the_raw_zone_is_refused(
+    installation: Settings, tmp_path: Path
+) -> None:
+    import hashlib
+    import io
+    import json
+    import tarfile
+
+    backup = create_backup(installation, tmp_path / "backups")
+    archive = backup / "raw-zone.tar"
+    with tarfile.open(archive, "a") as tar:
+        evil = tarfile.TarInfo("raw/../../escaped.txt")
+        evil.size = 4
+        tar.addfile(evil, io.BytesIO(b"evil"))
+    manifest = json.loads((backup / "manifest.json").read_text())
+    manifest["files"]["raw-zone.tar"] = hashlib.sha256(archive.read_bytes()).hexdigest()
+    (backup / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BackupError, match="unsafe entry"):
+        restore_backup(installation, backup, force=True)
+    assert not (installation.data_dir.parent / "escaped.txt").exists()
