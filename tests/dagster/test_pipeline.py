@@ -237,7 +237,9 @@ def test_both_tenants_get_every_serving_table(runs: Runs) -> None:
         assert set(version.tables) == set(PUBLISHED_COLUMNS)
         for name, table in version.tables.items():
             assert table.column_names == PUBLISHED_COLUMNS[name], (tenant_id, name)
-            assert table.num_rows > 0, (tenant_id, name)
+            # Attribution needs lists the API served; this traffic never asked the API.
+            if name != "recommendation_attribution":
+                assert table.num_rows > 0, (tenant_id, name)
 
 
 def test_staging_keeps_every_message_once(runs: Runs) -> None:
