@@ -60,6 +60,7 @@ _DETAIL = {
 }
 #: Answers every route may give, documented once (each says why in ``detail``).
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "A request body that cannot be parsed at all.", **_DETAIL},
     401: {"description": "Missing, invalid or revoked key; bad or expired token.", **_DETAIL},
     403: {"description": "The key or role may not read this route.", **_DETAIL},
     503: {"description": "Nothing (or not this table) published yet; see Retry-After.", **_DETAIL},

@@ -13,28 +13,16 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from ingest.imports.mapping import MappingError
-from ingest.imports.rows import CsvFormatError
-from ml_assets.evaluation.datasets import (
-    Dataset,
-    ImportFailedError,
-    movielens_dataset,
-    orders_dataset,
-    simulator_dataset,
-)
-from ml_assets.evaluation.harness import Evaluation, evaluate_recommenders
-from ml_assets.evaluation.metrics import METRICS
-from ml_assets.recommend.als import ALS
-from ml_assets.recommend.blend import Blend
-from ml_assets.recommend.protocol import Recommender
-from ml_assets.recommend.repeat import BuyItAgain
-from ml_assets.recommend.sources import Trending, TrendingAffinity
+if TYPE_CHECKING:  # the models import xgboost and scikit-learn: only when a command runs
+    from ml_assets.evaluation.datasets import Dataset
+    from ml_assets.evaluation.harness import Evaluation
+    from ml_assets.recommend.protocol import Recommender
 
 evaluate_app = typer.Typer(no_args_is_help=True, help="Evaluate models on time-based holdouts.")
 console = Console()
@@ -57,6 +45,11 @@ class OrdersFormat(StrEnum):
 
 def models_for(dataset: Dataset) -> list[Recommender]:
     """Every recommender evaluated (the baselines are added by the harness)."""
+    from ml_assets.recommend.als import ALS
+    from ml_assets.recommend.blend import Blend
+    from ml_assets.recommend.repeat import BuyItAgain
+    from ml_assets.recommend.sources import Trending, TrendingAffinity
+
     return [
         ALS(target=dataset.target),
         Trending(),
@@ -68,6 +61,8 @@ def models_for(dataset: Dataset) -> list[Recommender]:
 
 def render(evaluation: Evaluation) -> Table:
     """Metric x algorithm, with the best baseline and the blend's ratio to it."""
+    from ml_assets.evaluation.metrics import METRICS
+
     split = evaluation.split
     table = Table(
         title=(
@@ -125,6 +120,16 @@ def evaluate_recommenders_command(
     seed: Annotated[int, typer.Option(help="Simulator seed.")] = 42,
 ) -> None:
     """Fit every recommender and baseline before a time cut; score top-k lists after it."""
+    from ingest.imports.mapping import MappingError
+    from ingest.imports.rows import CsvFormatError
+    from ml_assets.evaluation.datasets import (
+        ImportFailedError,
+        movielens_dataset,
+        orders_dataset,
+        simulator_dataset,
+    )
+    from ml_assets.evaluation.harness import evaluate_recommenders
+
     try:
         if orders is not None:
             data = orders_dataset(

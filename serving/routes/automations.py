@@ -33,7 +33,11 @@ from ..schemas.automations import (
     redact_spec,
 )
 
-router = APIRouter(prefix="/v1/automations", tags=["automations"])
+router = APIRouter(
+    prefix="/v1/automations",
+    tags=["automations"],
+    responses={404: {"description": "No such rule or delivery in this tenant."}},
+)
 
 RuleId = Annotated[str, Path(pattern=r"^rule_[0-9a-f]{16}$")]
 
