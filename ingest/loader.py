@@ -109,14 +109,23 @@ def entries_to_table(entries: Sequence[LogEntry]) -> pa.Table:
 
 
 @contextmanager
-def _loader_lock(settings: Settings) -> Iterator[None]:
+def _loader_lock(settings: Settings, *, wait: bool = True) -> Iterator[bool]:
+    """One loader per installation at a time; yields False (with ``wait=False``) if taken."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with open(settings.data_dir / "loader.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            yield
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+#: How long a drain waits for a following loader to catch up before it gives up.
+FOLLOWER_CATCH_UP_SECONDS = 300.0
 
 
 def now_us() -> int:
@@ -285,15 +294,43 @@ def prune_loaded_ids(zone: RawZone, loaded: LoadedMessages | None, window_second
     return 0
 
 
-def drain_event_log(settings: Settings, *, chunk_entries: int = CHUNK_ENTRIES) -> LoadReport:
+def drain_event_log(
+    settings: Settings,
+    *,
+    chunk_entries: int = CHUNK_ENTRIES,
+    follower_timeout_seconds: float = FOLLOWER_CATCH_UP_SECONDS,
+) -> LoadReport:
     """Load every pending event-log entry into the raw zone; returns what was loaded.
 
-    Afterwards, ids loaded longer ago than the dedup window are pruned."""
+    Afterwards, ids loaded longer ago than the dedup window are pruned. When a following loader
+    (``intellishop load --follow``) holds the installation's loader lock, this loads nothing
+    itself: it waits until that loader has caught up with what was pending when it was called
+    (the pipeline then sees everything accepted before its run), and raises ``TimeoutError``
+    if that takes longer than ``follower_timeout_seconds``."""
     report = LoadReport()
-    with _loader_lock(settings), _opened(settings) as (log, zone, loaded):
-        _load_pending(log, zone, loaded, chunk_entries, report)
-        report.pruned = prune_loaded_ids(zone, loaded, dedup_window_seconds(settings))
+    with _loader_lock(settings, wait=False) as locked:
+        if locked:
+            with _opened(settings) as (log, zone, loaded):
+                _load_pending(log, zone, loaded, chunk_entries, report)
+                report.pruned = prune_loaded_ids(zone, loaded, dedup_window_seconds(settings))
+            return report
+    _wait_for_follower(settings, follower_timeout_seconds)
     return report
+
+
+def _wait_for_follower(settings: Settings, timeout_seconds: float) -> None:
+    log = open_event_log(settings)
+    try:
+        deadline = time.monotonic() + timeout_seconds
+        while (lag := log.lag(LOADER_CONSUMER)) > 0:
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"the following loader still has {lag} event-log entries to load after "
+                    f"{timeout_seconds:.0f} s; is `intellishop load --follow` stuck?"
+                )
+            time.sleep(0.2)
+    finally:
+        log.close()
 
 
 def follow_event_log(
