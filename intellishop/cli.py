@@ -111,6 +111,8 @@ def load(
     if follow:
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        # Ctrl-C stops it even when the parent handed SIGINT down ignored (a background shell).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         running = LoadReport()
         start_worker_metrics(settings, loader_registry(settings, running))
         console.print("loading continuously; Ctrl-C stops")
