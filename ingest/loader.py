@@ -36,6 +36,7 @@ import redis
 
 from intellishop.events import RAW_EVENT_SCHEMA
 from intellishop.settings import Profile, Settings
+from intellishop.sqlite_wal import use_wal
 from intellishop.tenants import TenantRegistry
 
 from .event_log import EventLog, LogEntry, RedisStreamEventLog, entry_offset, open_event_log
@@ -149,7 +150,7 @@ class LoadedMessages:
     def __init__(self, path: Path, clock: Callable[[], int] | None = None) -> None:
         self._clock = clock or now_us
         self.con = sqlite3.connect(path, timeout=30, isolation_level=None)
-        self.con.execute("pragma journal_mode=wal")
+        use_wal(self.con)
         self.con.execute("pragma synchronous=full")
         self.con.execute(
             "create table if not exists loaded_messages (tenant_id text not null,"

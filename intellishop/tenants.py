@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from intellishop.plans import DEFAULT_PLAN, PlanError, get_plan
+from intellishop.sqlite_wal import use_wal
 
 TENANT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 KEY_PREFIX = "isk_"
@@ -240,7 +241,7 @@ class TenantRegistry:
     def _connect(self) -> Iterator[sqlite3.Connection]:
         con = sqlite3.connect(self.path, timeout=30)
         try:
-            con.execute("pragma journal_mode=wal")
+            use_wal(con)
             with con:
                 yield con
         finally:

@@ -18,6 +18,7 @@ import msgspec
 
 from intellishop.events import LoggedBatch
 from intellishop.privacy import Person
+from intellishop.sqlite_wal import use_wal
 
 from .base import LogEntry
 
@@ -64,9 +65,9 @@ class SqliteEventLog:
             con = sqlite3.connect(
                 self.path, timeout=30, isolation_level=None, check_same_thread=False
             )
-            con.execute("pragma journal_mode=wal")
-            con.execute("pragma synchronous=full")
             con.execute("pragma busy_timeout=30000")
+            use_wal(con)
+            con.execute("pragma synchronous=full")
             self._local.con = con
         return con
 

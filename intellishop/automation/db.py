@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 import psycopg
 
+from intellishop.sqlite_wal import use_wal
+
 Dialect = Literal["sqlite", "postgres"]
 Params = Sequence[Any]
 
@@ -42,9 +44,9 @@ class Database:
             con = sqlite3.connect(
                 self.target, timeout=30, isolation_level=None, check_same_thread=False
             )
-            con.execute("pragma journal_mode=wal")
-            con.execute("pragma synchronous=full")
             con.execute("pragma busy_timeout=30000")
+            use_wal(con)
+            con.execute("pragma synchronous=full")
         else:
             con = psycopg.connect(str(self.target), autocommit=True)
         self._local.con = con

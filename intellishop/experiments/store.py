@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from intellishop.settings import Profile, Settings
+from intellishop.sqlite_wal import use_wal
 
 from .model import (
     Experiment,
@@ -335,7 +336,7 @@ class SqliteExperimentStore(ExperimentStore):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as con:
-            con.execute("pragma journal_mode=wal")
+            use_wal(con)
             for statement in _TABLES:
                 con.execute(self._sql(statement))
 

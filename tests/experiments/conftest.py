@@ -20,7 +20,6 @@ from intellishop.experiments.store import (
 from intellishop.settings import Settings
 from intellishop.tenants import TenantRegistry
 from serving.app import create_app
-from serving.routes import experiments
 
 
 def prod_environment(monkeypatch: pytest.MonkeyPatch, postgres_dsn: str) -> None:
@@ -111,6 +110,4 @@ def api(settings: Settings) -> Api:
         _, keys[tenant_id] = registry.create(tenant_id.upper(), tenant_id=tenant_id)
     keys["write-a"] = registry.create_key("shop-a", scope="write")
     app = create_app(settings, refresh_seconds=0, auth_cache_seconds=0)
-    if not any(getattr(r, "path", "").startswith("/v1/experiments") for r in app.routes):
-        app.include_router(experiments.router)  # until serving/app.py registers it
     return Api(TestClient(app), keys, settings)
