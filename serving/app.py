@@ -39,6 +39,7 @@ from .routes import (
     funnel,
     health,
     live,
+    prices,
     product_performance,
     recommendations,
     segments,
@@ -144,6 +145,7 @@ def create_app(
         live,
         exports,
         experiments,
+        prices,
         automations,
         tracking,
     ):

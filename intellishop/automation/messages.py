@@ -11,6 +11,7 @@ from typing import Any
 
 from .config import AutomationConfig
 from .delivery.email import render_html, render_text
+from .experiments import EmailArm
 from .facts import PublishedFacts
 from .rules import EmailAction, Rule, WebhookAction
 from .signing import make_token
@@ -40,8 +41,13 @@ def render_message(
     delivery_id: int,
     facts: PublishedFacts,
     config: AutomationConfig,
+    arm: EmailArm | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
-    """(outbox payload, registered link URLs) of action ``index`` of ``rule``."""
+    """(outbox payload, registered link URLs) of action ``index`` of ``rule``.
+
+    With ``arm`` (the person's variant of the rule's email experiment), the variant's email
+    settings replace the rule's, and the message's ``meta`` names the experiment and variant.
+    """
     spec = rule.spec.actions[index]
     trigger = {k: v for k, v in action.trigger.items() if k != "person_ids"}
     meta = {
@@ -49,6 +55,7 @@ def render_message(
         "person_id": action.person_id,
         "user_id": trigger.get("user_id"),
         "anonymous_id": trigger.get("anonymous_id"),
+        **(arm.meta() if arm is not None else {}),
     }
     if isinstance(spec, WebhookAction):
         body = {
@@ -64,6 +71,9 @@ def render_message(
         }
         return {"url": spec.url, "secret": spec.secret, "body": body, "meta": meta}, []
     assert isinstance(spec, EmailAction)
+    if arm is not None and arm.overrides:
+        # Validated like a rule's own fields: a bad variant fails loudly, not half-rendered.
+        spec = EmailAction.model_validate({**spec.model_dump(), **arm.overrides})
     return _email(rule, spec, action, trigger, customer, delivery_id, facts, config, meta)
 
 

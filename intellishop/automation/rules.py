@@ -207,6 +207,14 @@ class RuleSpec(BaseModel):
     actions: list[Action] = Field(min_length=1, max_length=5)
     enabled: bool = True
     conversion_window_days: int = Field(default=7, ge=1, le=90)
+    experiment: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
+        description="Key of an experiment on the email surface: while it runs, each recipient "
+        "gets their sticky variant's subject/template/heading/body/recommendations (or nothing, "
+        "for a holdout variant) and the exposure is logged; once decided, everyone gets the "
+        "winner's. See docs/experiments.md.",
+    )
     #: Options of the worker's own triggers (win-back: rescan_days; price drop: viewed_days).
     options: dict[str, float] = Field(default_factory=dict, max_length=10)
 

@@ -45,6 +45,7 @@ from .config import MAX_RETRIES, AutomationConfig
 from .delivery import Outcome
 from .delivery.email import send_email
 from .delivery.webhook import send_webhook, webhook_client
+from .experiments import EmailArm, EmailExperiments, exposure
 from .facts import PublishedFacts
 from .messages import render_message
 from .rules import BACK_IN_STOCK, PRICE_DROPPED, WIN_BACK_DUE, AddToSegmentAction, Rule
@@ -145,6 +146,9 @@ class Worker:
             max(1, self.config.delivery_threads), initializer=self.store.db.relax_durability
         )
         self._http = webhook_client()
+        self.email_experiments = EmailExperiments(settings)
+        #: Exposures of the firings of this pass, appended once they are committed.
+        self._exposures: dict[str, list[LoggedEvent]] = {}
 
     # --- the loop ----------------------------------------------------------------------------
 
@@ -165,6 +169,7 @@ class Worker:
         """One pass; ``at_us`` (UTC microseconds) replaces the clock, for tests of timing."""
         report = PassReport()
         self._rules = self.store.enabled_rules()
+        self.email_experiments.new_pass()
         self.ingest_log(report)
         current = now_us() if at_us is None else at_us
         self.scan(current, report)
@@ -455,14 +460,29 @@ class Worker:
         rules = {r.rule_id: r for r in self._rules}
         moment = datetime.fromtimestamp(at_us / 1e6, UTC)
         # One transaction (one fsync) for the pass's due actions, not one per action.
-        with self.store.db.transaction():
-            for action in self.store.due_actions(at_us):
-                try:
-                    with self.store.db.transaction():
-                        self._fire_one(rules, action, moment, at_us, report)
-                except Exception as error:  # one broken action must not block the others
-                    log.exception("action %s failed to fire", action.id)
-                    self.store.finish_scheduled(action.id, "failed", f"{error!r}"[:500])
+        self._exposures = {}
+        try:
+            with self.store.db.transaction():
+                for action in self.store.due_actions(at_us):
+                    logged = self._exposures.setdefault(action.tenant_id, [])
+                    before = len(logged)
+                    try:
+                        with self.store.db.transaction():
+                            self._fire_one(rules, action, moment, at_us, report)
+                    except Exception as error:  # one broken action must not block the others
+                        log.exception("action %s failed to fire", action.id)
+                        self.store.finish_scheduled(action.id, "failed", f"{error!r}"[:500])
+                        del logged[before:]  # rolled back: not shown to anyone
+        except BaseException:
+            self._exposures = {}
+            raise
+        # Experiment exposures of what was just committed: one event-log append per tenant.
+        # A crash before it loses them (fewer units, never a bias between variants); their ids
+        # derive from the scheduled action, so a repeat is dropped by the loader.
+        for tenant_id, events in sorted(self._exposures.items()):
+            if events:
+                self.event_log.append(LoggedBatch(tenant_id, events))
+        self._exposures = {}
 
     def _fire_one(
         self,
@@ -497,23 +517,46 @@ class Worker:
     def _fire(self, rule: Rule, action: ScheduledAction, at_us: int, report: PassReport) -> None:
         person_ids = list(action.trigger.get("person_ids") or [action.person_id])
         customer = self._customer(rule.tenant_id, person_ids)
+        arm = self.email_experiments.arm(rule, action.person_id)
         items: list[tuple[int, str]] = []
-        with self.store.db.transaction():
-            for index, spec in enumerate(rule.spec.actions):
-                if isinstance(spec, AddToSegmentAction):
-                    self.store.add_to_segment(rule.tenant_id, spec.segment, action.person_id, at_us)
-                elif spec.type == "email" and not customer.get("email"):
-                    log.info("rule %s: no email address for %s", rule.rule_id, action.person_id)
-                else:
-                    items.append((index, spec.type))
+        segments: list[str] = []
+        for index, spec in enumerate(rule.spec.actions):
+            if isinstance(spec, AddToSegmentAction):
+                segments.append(spec.segment)
+            elif spec.type == "email" and not customer.get("email"):
+                log.info("rule %s: no email address for %s", rule.rule_id, action.person_id)
+            else:
+                items.append((index, spec.type))
+        # Only a firing that messages the person is an exposure: someone without an address
+        # is in neither arm, whichever variant they would have had.
+        exposed = arm is not None and arm.running and bool(items)
+        if arm is not None and arm.holdout and items:
+            self.store.finish_scheduled(
+                action.id,
+                "holdout",
+                f"experiment {arm.experiment.key}: variant {arm.variant.id} is a holdout",
+            )
+        else:
+            with self.store.db.transaction():
+                for segment in segments:
+                    self.store.add_to_segment(rule.tenant_id, segment, action.person_id, at_us)
 
-            def render(index: int, kind: str, delivery_id: int) -> tuple[dict[str, Any], list[str]]:
-                return render_message(
-                    rule, index, action, customer, delivery_id, self.facts, self.config
-                )
+                def render(
+                    index: int, kind: str, delivery_id: int
+                ) -> tuple[dict[str, Any], list[str]]:
+                    return render_message(
+                        rule, index, action, customer, delivery_id, self.facts, self.config, arm
+                    )
 
-            self.store.fire(action, items, render, at_us)
+                self.store.fire(action, items, render, at_us)
+        if exposed:
+            assert arm is not None
+            self._expose(arm, rule, action)
         report.fired += 1
+
+    def _expose(self, arm: EmailArm, rule: Rule, action: ScheduledAction) -> None:
+        event = exposure(arm, rule, action.idem_key, action.person_id, action.trigger)
+        self._exposures.setdefault(rule.tenant_id, []).append(event)
 
     # --- 4. delivery -------------------------------------------------------------------------
 
@@ -603,7 +646,16 @@ class Worker:
         return tracking_event(
             "Campaign Message Sent",
             delivery.payload.get("meta", {}),
-            {"rule_id": delivery.rule_id, "channel": delivery.kind, "delivery_id": delivery.id},
+            {
+                "rule_id": delivery.rule_id,
+                "channel": delivery.kind,
+                "delivery_id": delivery.id,
+                **{
+                    name: delivery.payload["meta"][name]
+                    for name in ("experiment", "variant")
+                    if name in delivery.payload.get("meta", {})
+                },
+            },
             message_id="ism-" + hashlib.sha256(delivery.idem_key.encode()).hexdigest()[:32],
             at_us=now_us(),
         )

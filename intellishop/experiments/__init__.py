@@ -10,7 +10,9 @@ For a caller that shows variants (the email sender, a price page)::
         log_exposures(event_log, tenant_id, [exposure_event(experiment, variant, user_id=user_id)])
         ...use variant.config...
 
-The recommendation route uses :class:`AlgorithmChooser` (exposures through a queue).
+The recommendation route uses :class:`AlgorithmChooser` and the price route
+:class:`PriceChooser` (exposures through a queue); the automation worker assigns email
+recipients itself (``intellishop.automation.experiments``).
 
 See docs/experiments.md for the statistics and how to read results.
 """
@@ -25,6 +27,7 @@ from .assignment import (
     exposure_event,
     log_exposures,
 )
+from .attribution import attributable_outcomes
 from .chooser import AlgorithmChooser
 from .evaluation import evaluate, evaluate_running, record_decision
 from .model import (
@@ -38,6 +41,7 @@ from .model import (
     Surface,
     Variant,
 )
+from .pricing import PriceChooser, PriceQuote
 from .results import analyse
 from .running import RUNNING_CACHE_SECONDS, decided_winner, running_experiment
 from .store import Decision, ExperimentStore, open_store
@@ -54,12 +58,15 @@ __all__ = [
     "ExperimentStore",
     "Guardrail",
     "Metric",
+    "PriceChooser",
+    "PriceQuote",
     "Status",
     "Surface",
     "Variant",
     "analyse",
     "assign",
     "assign_and_log",
+    "attributable_outcomes",
     "bucket",
     "decided_winner",
     "evaluate",

@@ -20,7 +20,7 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from itertools import accumulate
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -54,13 +54,21 @@ def exposure_event(
     user_id: str | None = None,
     anonymous_id: str | None = None,
     at: datetime | None = None,
+    properties: dict[str, Any] | None = None,
+    message_id: str | None = None,
 ) -> LoggedEvent:
-    """One "Experiment Viewed" track event, shaped as the collector would have logged it."""
+    """One "Experiment Viewed" track event, shaped as the collector would have logged it.
+
+    ``properties`` add to the standard four what the surface's attribution needs (the
+    ``product_id`` whose price was shown, the campaign's ``window_days``); ``message_id``
+    (default: a new UUID) lets a caller that may log the same exposure twice make the repeat
+    a duplicate the loader drops.
+    """
     if not user_id and not anonymous_id:
         raise ValueError("an exposure needs the unit's user id or anonymous id")
     now_us = to_micros(datetime.now(UTC))
     return LoggedEvent(
-        message_id=str(uuid.uuid4()),
+        message_id=message_id or str(uuid.uuid4()),
         type="track",
         event=EXPOSURE_EVENT,
         user_id=user_id,
@@ -74,6 +82,7 @@ def exposure_event(
                 "experiment_name": experiment.name,
                 "variation_id": variant.id,
                 "variation_name": variant.name,
+                **(properties or {}),
             }
         ),
         traits=b"{}",

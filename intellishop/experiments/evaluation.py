@@ -6,7 +6,11 @@ The pipeline calls :func:`evaluate_running` once per run with two frames for all
   "Experiment Viewed" events (``properties.experiment_id`` / ``properties.variation_id``) from
   ``int_events_stitched``, ``unit_id`` being the event's ``actor_id``;
 - ``outcomes``: tenant_id, unit_id, ordered_at, revenue: ``int_orders`` with ``actor_id`` as
-  unit_id and ``net_revenue`` as revenue.
+  unit_id and ``net_revenue`` as revenue; or order lines (with ``product_id`` and
+  ``order_id``), which price experiments need to count only the products they priced.
+
+Exposures may carry ``product_id`` (price) and ``window_days`` (email): see
+:mod:`intellishop.experiments.attribution` for which orders each surface counts.
 
 Using ``actor_id`` on both sides credits an order to the exposure of the same person even when
 they were anonymous when exposed and logged in to buy (identity stitching is retroactive).
@@ -24,6 +28,7 @@ from typing import Any
 
 import polars as pl
 
+from .attribution import attributable_outcomes
 from .model import Experiment, ExperimentError, Status
 from .results import DECLARE_WINNER, STOP_FUTILITY, STOP_HARM, analyse
 from .store import Decision, ExperimentStore
@@ -52,7 +57,9 @@ def evaluate(
     stopping decision of a running experiment."""
     mine = exposures.filter(pl.col("experiment_id") == experiment.key)
     previous = store.evaluations(experiment.tenant_id, experiment.key)
-    results = analyse(experiment, mine, outcomes, as_of=as_of, previous=previous)
+    counted, attribution = attributable_outcomes(experiment, mine, outcomes)
+    results = analyse(experiment, mine, counted, as_of=as_of, previous=previous)
+    results["attribution"] = attribution
     store.record_evaluation(experiment.tenant_id, experiment.key, results, as_of)
     decision = results["decision"]
     if act and experiment.status is Status.RUNNING:

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from .sequential import DEFAULT_TAU_STD
+from .variant_config import email_config_problem, price_config_problem
 
 
 class Surface(StrEnum):
@@ -148,6 +149,13 @@ class Experiment:
             seen.add(variant.id)
             if not variant.weight > 0 or variant.weight != variant.weight:
                 raise ExperimentError(f"variants.{index}.weight", "must be a positive number")
+            problem = None
+            if self.surface is Surface.EMAIL:
+                problem = email_config_problem(variant.config)
+            elif self.surface is Surface.PRICE:
+                problem = price_config_problem(variant.config)
+            if problem is not None:
+                raise ExperimentError(f"variants.{index}.config.{problem[0]}", problem[1])
         metrics = set()
         for index, guardrail in enumerate(self.guardrails):
             if not 0 <= guardrail.max_degradation < 1:

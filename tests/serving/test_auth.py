@@ -49,6 +49,7 @@ PUBLIC_PATHS = {
     "/v1/trending",
     "/v1/products/{product_id}/similar",
     "/v1/products/{product_id}/frequently-bought-together",
+    "/v1/prices/{product_id}",
 }
 #: Where a viewer (aggregates only) is refused: person-level data.
 PERSON_PATHS = {"/v1/customers/{user_id}", "/v1/segments/{segment}/members"}
@@ -67,7 +68,10 @@ FILL_B = {"user_id": "bob", "product_id": "b-p0", "segment": "loyal"}
 #: An id of shop-b's data in an answer.
 B_MARKER = re.compile(r"\bb-[po][0-9]")
 #: Query parameters a route requires.
-REQUIRED_QUERY = {"/v1/analytics/query": {"metric": "revenue"}}
+REQUIRED_QUERY = {
+    "/v1/analytics/query": {"metric": "revenue"},
+    "/v1/prices/{product_id}": {"user_id": "sam"},
+}
 
 
 def url(path: str, fill: dict[str, str]) -> str:
