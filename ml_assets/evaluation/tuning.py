@@ -5,9 +5,13 @@ of touches is the validation window, with the same user and target rules as the 
 every grid point is fitted on the part before and scored by nDCG@10 on the validation window.
 The test window is not read. The factor, regularization and alpha defaults of
 ``ml_assets.recommend.als.ALS`` are the best points of this search on MovieLens 100k and the
-simulator (see docs/models/recommendations.md for the grid and the scores). The half-life is
-fixed per grid point here; ``ALS(half_life_days=None)`` (the default) chooses it per tenant at
-fit time on the same kind of validation window.
+simulator (see docs/models/recommendations.md for the grid and the scores).
+
+The half-life and the weight of the recent-popularity prior are not grid axes here: each grid
+point is the model the product serves, ``ALS(half_life_days=None, popularity_weight=None)``,
+which chooses both per tenant at fit time on a validation window of its own (the latest touches
+*before* this validation window). So this is a nested selection and the validation window
+judges the whole procedure; ``GridPoint`` records what it chose.
 """
 
 from __future__ import annotations
@@ -26,12 +30,11 @@ from .split import time_split
 
 VALIDATION_SHARE = 0.15
 
-#: The grid searched by default (small: each point is one ALS fit).
+#: The grid searched by default (small: each point is one ALS fit per half-life tried).
 GRID: dict[str, tuple[float, ...]] = {
     "factors": (16, 32),
-    "regularization": (0.5, 1.0, 5.0),
-    "alpha": (0.5, 2.0, 4.0),
-    "half_life_days": (7.0, 14.0, 30.0),
+    "regularization": (5.0, 20.0),
+    "alpha": (0.5, 2.0, 4.0, 8.0),
 }
 
 
@@ -40,7 +43,9 @@ class GridPoint:
     factors: int
     regularization: float
     alpha: float
+    #: What the model chose on its own inner validation window (one tenant: one value).
     half_life_days: float
+    popularity_weight: float
     ndcg: float
 
 
@@ -56,19 +61,21 @@ def tune_als(
     space = grid or GRID
     validation = time_split(train, target=target, test_share=VALIDATION_SHARE)
     points = []
-    names = ("factors", "regularization", "alpha", "half_life_days")
+    names = ("factors", "regularization", "alpha")
     values: Iterable[tuple[float, ...]] = itertools.product(*(space[name] for name in names))
-    for factors, regularization, alpha, half_life in values:
+    for factors, regularization, alpha in values:
         model = ALS(
             factors=int(factors),
             regularization=regularization,
             alpha=alpha,
-            half_life_days=half_life,
             iterations=iterations,
+            target=target,
         ).fit(validation.train, as_of=validation.cut)
         lists = model.recommend(validation.users, n=k)
         ndcg = ranking_metrics(
             lists, validation.targets, validation.users, catalog_size=validation.catalog_size, k=k
         )["ndcg"]
-        points.append(GridPoint(int(factors), regularization, alpha, half_life, ndcg))
+        half_life = next(iter(model.half_lives.values()), float("nan"))
+        weight = next(iter(model.popularity_weights.values()), float("nan"))
+        points.append(GridPoint(int(factors), regularization, alpha, half_life, weight, ndcg))
     return sorted(points, key=lambda p: -p.ndcg)

@@ -1,34 +1,45 @@
 """Collaborative filtering: implicit's Alternating Least Squares on a per-tenant person x product
-matrix of confidences.
+matrix of confidences, scored with a recent-popularity prior.
 
 What it does: factorises the matrix ``P`` ("person touched product", 0/1) with per-cell
-confidence ``C = 1 + alpha * r`` (Hu, Koren and Volinsky 2008, as implicit implements it) into
-``factors``-dimensional person and product vectors; a person's score for a product is the dot
-product. People who touch the same products get similar vectors, so a person is shown what
-their look-alikes touched.
+confidence (Hu, Koren and Volinsky 2008) into ``factors``-dimensional person and product
+vectors. implicit 0.7 weighs a touched cell ``alpha * r`` and an untouched one 1, so a faded
+touch (small ``r``) counts for less than "unknown": the decay below really forgets. A person's
+score for a product is the dot product plus ``popularity_weight`` times the product's recent
+popularity (see below). People who touch the same products get similar vectors, so a person is
+shown what their look-alikes touched, leaning toward what the crowd touches now.
 
 ``r`` for a (person, product) pair is ``log1p`` of the summed touch weights, each touch being
 its event weight (``weights.EVENT_WEIGHTS``: view 1 < add to cart 3 < purchase 6) times its
 recency decay ``0.5 ** (age / half_life_days)``. The log keeps one person who viewed a product
 forty times from dominating the factor of that product.
 
-Assumptions: interest is implicit and positive only (an untouched product is "unknown", with
-confidence 1, not "disliked"); taste is stable over the half-life; a tenant has enough people
-(hundreds) for look-alikes to exist: below ``MIN_PEOPLE`` people no model is trained and the
-blend falls back on the other sources.
+**The recent-popularity prior** (``recent_popularity_prior``): per product, ``log1p`` of its
+summed decayed touch weights over all the tenant's people (the ``trending`` score at ALS's own
+half-life), divided by the tenant's largest, so in [0, 1]. It plays the part of an item bias
+that implicit's factorisation lacks: on a time split the next weeks' touches go mostly to what
+is being touched now (new releases, a season), which a static factorisation sees only dimly.
+Its weight is 0 (pure ALS) where that does not help.
 
-Parameters: ``factors`` 16, ``regularization`` 5.0, ``alpha`` 0.5, ``iterations`` 15 (chosen
-on a validation split of MovieLens 100k and the simulator, never on the test split: see
-``tuning.tune_als`` and docs/models/recommendations.md). The recency half-life is **chosen per
-tenant at fit time** (``half_life_days=None``, the default): the old fixed 30 days kept too
-much of the past on both evaluation datasets (their validation windows preferred 14 days on
-MovieLens, 3 on the simulator), and the right memory is a property of the tenant's data, not
-of the code. The tenant's latest ``VALIDATION_SHARE``
-of touches before ``as_of`` is held out; every half-life of ``HALF_LIFE_GRID`` is fitted on the
-touches before it and scored by nDCG@10 on the identified people active on both sides (their
-positive touches, or purchases with ``target="purchase"``); the best one is refitted on
-everything. A tenant too small to validate gets ``FALLBACK_HALF_LIFE_DAYS``. A number forces
-one half-life for every tenant.
+Assumptions: interest is implicit and positive only (an untouched product is "unknown", not
+"disliked"); taste is stable over the half-life; a tenant has enough people (hundreds) for
+look-alikes to exist: below ``MIN_PEOPLE`` people no model is trained and the blend falls back
+on the other sources.
+
+Parameters: ``factors`` 16, ``regularization`` 20, ``alpha`` 8, ``iterations`` 15 (chosen on
+validation splits of MovieLens 100k and the simulator, never on the test split: see
+``tuning.tune_als`` and docs/models/recommendations.md; the former 5 / 0.5 gave every touched
+cell a confidence below 1, and on the tests' small synthetic shop the factors collapsed to
+zero). The recency
+half-life and the prior's weight are **chosen per tenant at fit time** (``half_life_days=None``
+and ``popularity_weight=None``, the defaults): the right memory and the pull of the crowd are
+properties of the tenant's data, not of the code. The tenant's latest ``VALIDATION_SHARE`` of
+touches before ``as_of`` is held out; one model per half-life of ``HALF_LIFE_GRID`` is fitted
+on the touches before it, scored with every weight of ``POPULARITY_WEIGHT_GRID`` (the prior
+changes only the scoring: no extra fit) by nDCG@10 on the identified people active on both
+sides (their positive touches, or purchases with ``target="purchase"``); the best pair is
+refitted on everything. A tenant too small to validate gets ``FALLBACK_HALF_LIFE_DAYS`` and
+no prior. A number forces that value for every tenant.
 
 Each tenant gets its own model: factors learned on one shop's people never score another's.
 """
@@ -48,6 +59,7 @@ import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 from implicit.cpu.topk import topk
 
+from .baselines import product_popularity
 from .interactions import prepare_interactions, utc_naive
 from .protocol import empty_recommendations, requested_users, top_n, touches, user_item_weights
 from .repeat import REPEAT_SCHEMA, learn_repeat_policy
@@ -65,6 +77,12 @@ VALIDATION_SHARE = 0.15
 #: A tenant too small to validate on gets this half-life (both evaluation datasets preferred
 #: 3 to 14 days over 30 on their validation windows).
 FALLBACK_HALF_LIFE_DAYS = 14.0
+#: Weights of the recent-popularity prior tried per tenant when ``popularity_weight`` is None
+#: (0 = pure ALS). The prior lies in [0, 1] and the dot products predict a 0/1 preference, so
+#: 1 makes "the tenant's hottest product" worth as much as "certainly your taste".
+POPULARITY_WEIGHT_GRID: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0)
+#: A tenant too small to validate on gets pure ALS.
+FALLBACK_POPULARITY_WEIGHT = 0.0
 #: Repeat behaviour is learned on touches decayed with this half-life, whatever ALS's own.
 POLICY_HALF_LIFE_DAYS = 30.0
 #: List length the half-life is validated at (nDCG@10, as the evaluation).
@@ -85,6 +103,11 @@ class TenantFactors:
     matrix: sp.csr_matrix
     include_seen: bool
     fit_seconds: float
+    #: Per product (matrix order): recent popularity, ``log1p(decayed weight)`` scaled to [0, 1]
+    #: by the tenant's hottest product; None = no prior.
+    product_prior: npt.NDArray[np.float32] | None = None
+    #: What the prior adds to a dot product at 1 (0 = pure ALS scores).
+    popularity_weight: float = 0.0
 
 
 class ALS:
@@ -96,24 +119,27 @@ class ALS:
         self,
         *,
         factors: int = 16,
-        regularization: float = 5.0,
-        alpha: float = 0.5,
+        regularization: float = 20.0,
+        alpha: float = 8.0,
         iterations: int = 15,
         half_life_days: float | None = None,
+        popularity_weight: float | None = None,
         include_seen: bool | None = None,
         target: Target = "touch",
         random_state: int = 0,
         num_threads: int = 1,
     ) -> None:
-        """``half_life_days=None`` chooses the recency half-life per tenant on a validation
-        window (see the module docstring); ``include_seen=None`` learns per tenant whether a
-        person's own products stay eligible (``repeat.learn_repeat_policy``); True/False
-        forces it. ``target`` is what the half-life's validation counts as a hit."""
+        """``half_life_days=None`` and ``popularity_weight=None`` choose the recency half-life
+        and the weight of the recent-popularity prior per tenant on a validation window (see
+        the module docstring); ``include_seen=None`` learns per tenant whether a person's own
+        products stay eligible (``repeat.learn_repeat_policy``); True/False forces it.
+        ``target`` is what the validation counts as a hit."""
         self.factors = factors
         self.regularization = regularization
         self.alpha = alpha
         self.iterations = iterations
         self.half_life_days = half_life_days
+        self.popularity_weight = popularity_weight
         self.include_seen = include_seen
         self.target = target
         self.random_state = random_state
@@ -122,8 +148,13 @@ class ALS:
         self.policy = pl.DataFrame(schema=REPEAT_SCHEMA)
         #: Per tenant: the half-life used (days).
         self.half_lives: dict[str, float] = {}
-        #: Per tenant: validation nDCG@10 of every half-life tried (empty when forced/too small).
+        #: Per tenant: the weight of the recent-popularity prior used.
+        self.popularity_weights: dict[str, float] = {}
+        #: Per tenant: validation nDCG@10 of every half-life tried, at its best prior weight
+        #: (empty when both are forced or the tenant is too small).
         self.half_life_scores: dict[str, dict[float, float]] = {}
+        #: Per tenant: validation nDCG@10 of every (half-life, prior weight) pair tried.
+        self.validation_scores: dict[str, dict[tuple[float, float], float]] = {}
 
     @property
     def trained_interactions(self) -> int:
@@ -137,29 +168,38 @@ class ALS:
         )
         self.policy = learn_repeat_policy(touches(frame, moment, POLICY_HALF_LIFE_DAYS))
         helps = dict(self.policy.select("tenant_id", "repeats_help").iter_rows())
-        self.models, self.half_lives, self.half_life_scores = {}, {}, {}
+        self.models, self.half_lives, self.popularity_weights = {}, {}, {}
+        self.half_life_scores, self.validation_scores = {}, {}
         for (tenant,), rows in frame.partition_by("tenant_id", as_dict=True).items():
             name = str(tenant)
             include_seen = (
                 self.include_seen if self.include_seen is not None else bool(helps.get(name, False))
             )
-            half_life = self.half_life_days
-            if half_life is None:
-                scores = self._validate_half_lives(rows, include_seen)
-                self.half_life_scores[name] = scores
-                half_life = (
-                    max(scores, key=lambda h: (scores[h], h)) if scores else FALLBACK_HALF_LIFE_DAYS
-                )
+            half_life, weight = self.half_life_days, self.popularity_weight
+            if half_life is None or weight is None:
+                scores = self._validate(rows, include_seen)
+                if scores:
+                    self.validation_scores[name] = scores
+                    self.half_life_scores[name] = {
+                        days: max(v for (h, _), v in scores.items() if h == days)
+                        for days in dict.fromkeys(h for h, _ in scores)
+                    }
+                    # Ties go to the longer memory and the weaker prior (the simpler model).
+                    half_life, weight = max(scores, key=lambda p: (scores[p], p[0], -p[1]))
+                else:
+                    half_life = half_life or FALLBACK_HALF_LIFE_DAYS
+                    weight = FALLBACK_POPULARITY_WEIGHT if weight is None else weight
             self.half_lives[name] = half_life
-            cells = user_item_weights(touches(rows, moment, half_life))
-            model = self._fit_tenant(cells, include_seen)
+            self.popularity_weights[name] = weight
+            model = self._fit_tenant(touches(rows, moment, half_life), include_seen, weight)
             if model is not None:
                 self.models[name] = model
         return self
 
-    def _validate_half_lives(self, rows: pl.DataFrame, include_seen: bool) -> dict[float, float]:
-        """nDCG@10 of each ``HALF_LIFE_GRID`` point on the tenant's latest touches (see the
-        module docstring); empty when the tenant is too small to tell."""
+    def _validate(self, rows: pl.DataFrame, include_seen: bool) -> dict[tuple[float, float], float]:
+        """nDCG@10 of each (half-life, prior weight) pair on the tenant's latest touches (see
+        the module docstring): the grid's points, or the forced value; empty when the tenant
+        is too small to tell."""
         cut = rows["occurred_at"].quantile(1 - VALIDATION_SHARE, interpolation="lower")
         if not isinstance(cut, datetime):
             return {}
@@ -176,11 +216,15 @@ class ALS:
             .group_by("actor_id")
             .agg(pl.col("product_id").unique())
         )
-        scores: dict[float, float] = {}
-        for half_life in HALF_LIFE_GRID:
+        half_lives = HALF_LIFE_GRID if self.half_life_days is None else (self.half_life_days,)
+        weights = (
+            POPULARITY_WEIGHT_GRID if self.popularity_weight is None else (self.popularity_weight,)
+        )
+        scores: dict[tuple[float, float], float] = {}
+        for half_life in half_lives:
             # Same iterations as the final fit: a cheaper proxy picked another half-life on
             # MovieLens (7 instead of 14 days), so the validation must judge the model served.
-            model = self._fit_tenant(user_item_weights(touches(past, cut, half_life)), include_seen)
+            model = self._fit_tenant(touches(past, cut, half_life), include_seen, 0.0)
             if model is None:
                 return {}
             targets = {
@@ -190,10 +234,17 @@ class ALS:
             }
             if not targets:
                 return {}
-            scores[half_life] = _mean_ndcg(model, targets, VALIDATION_K)
+            for weight in weights:
+                # The prior only changes the scoring: one fit serves every weight.
+                model.popularity_weight = weight
+                scores[(half_life, weight)] = _mean_ndcg(model, targets, VALIDATION_K)
         return scores
 
-    def _fit_tenant(self, cells: pl.DataFrame, include_seen: bool) -> TenantFactors | None:
+    def _fit_tenant(
+        self, touched: pl.DataFrame, include_seen: bool, popularity_weight: float
+    ) -> TenantFactors | None:
+        """One tenant's factors from its ``touched`` rows (``protocol.touches``, decayed)."""
+        cells = user_item_weights(touched)
         people = cells["actor_id"].unique().sort().to_list()
         if len(people) < MIN_PEOPLE:
             return None
@@ -224,6 +275,8 @@ class ALS:
             matrix=matrix,
             include_seen=include_seen,
             fit_seconds=seconds,
+            product_prior=recent_popularity_prior(touched, product_index),
+            popularity_weight=popularity_weight,
         )
 
     def recommend(
@@ -294,10 +347,26 @@ def _mean_ndcg(model: TenantFactors, targets: dict[str, set[str]], k: int) -> fl
     return total / len(people)
 
 
+def recent_popularity_prior(
+    touched: pl.DataFrame, product_index: dict[str, int]
+) -> npt.NDArray[np.float32]:
+    """Per product of ``product_index``: ``log1p`` of its summed decayed touch weight (the
+    ``trending`` score at ALS's own half-life), divided by the tenant's largest; 0 for a
+    product with no positive weight. The log keeps one blockbuster from flattening the rest."""
+    prior = np.zeros(len(product_index), dtype=np.float32)
+    popular = product_popularity(touched).filter(pl.col("product_id").is_in(list(product_index)))
+    if popular.height:
+        columns = popular["product_id"].replace_strict(product_index, return_dtype=pl.Int32)
+        prior[columns.to_numpy()] = np.log1p(popular["score"].to_numpy())
+        prior /= prior.max()
+    return prior
+
+
 def score_top_k(
     model: TenantFactors, rows: npt.NDArray[np.int64], k: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    """The ``k`` best product columns (and scores) of each person row, by batched dot products.
+    """The ``k`` best product columns (and scores) of each person row, by batched dot products
+    plus the tenant's recent-popularity prior times its weight.
 
     A person's own products are filtered out unless the tenant keeps them eligible (their score
     is 0). Scores go through a logistic (the ranking is unchanged) because ``top_n`` keeps
@@ -305,12 +374,20 @@ def score_top_k(
     """
     items_out = np.empty((len(rows), k), dtype=np.int64)
     scores_out = np.empty((len(rows), k), dtype=np.float64)
+    product_vectors, person_vectors = model.product_factors, model.person_factors
+    if model.product_prior is not None and model.popularity_weight:
+        # dot([u, w], [v, prior]) = u.v + w * prior: the prior rides in one extra column, so
+        # implicit's fused top-k still does all the scoring.
+        product_vectors = np.hstack([product_vectors, model.product_prior[:, None]])
+        person_vectors = np.hstack(
+            [person_vectors, np.full((len(person_vectors), 1), model.popularity_weight)]
+        ).astype(np.float32)
     for start in range(0, len(rows), SCORING_BATCH):
         batch = rows[start : start + SCORING_BATCH]
         # implicit's fused top-k (the code behind its own ``recommend``), one thread.
         ids, scores = topk(
-            model.product_factors,
-            model.person_factors[batch],
+            product_vectors,
+            person_vectors[batch],
             k,
             filter_query_items=None if model.include_seen else model.matrix[batch],
             num_threads=1,

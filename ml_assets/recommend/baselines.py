@@ -9,6 +9,10 @@
 The popularity lists leave out a person's own products unless the tenant's data says repeats
 help (``repeat.learn_repeat_policy``): on a film site a seen film is a wasted slot, in a grocery
 shop it is the best guess. That makes the baselines as strong as a simple rule can be.
+
+``PopularityList`` is the one implementation of "the tenant's most wanted products, own
+products hidden by the repeat policy": ``Popularity`` and ``sources.Trending`` differ only in
+which touches they count and how those are weighted (window or decay).
 """
 
 from __future__ import annotations
@@ -24,31 +28,48 @@ from .repeat import REPEAT_SCHEMA, learn_repeat_policy
 
 #: A person's own products are scored by how recently they touched them (days).
 OWN_HISTORY_HALF_LIFE_DAYS = 30.0
+#: A half-life so long that nothing decays: weights stay event weights.
+NO_DECAY_DAYS = 1e9
 
 
-class Popularity:
-    """Most wanted products of the tenant (optionally only over the last ``window_days``)."""
+def product_popularity(touched: pl.DataFrame) -> pl.DataFrame:
+    """Summed touch weight per (tenant_id, product_id), positive ones only, as ``score``.
 
-    def __init__(self, *, window_days: float | None = None, candidates: int = 200) -> None:
-        self.window_days = window_days
+    ``touched`` is the output of ``protocol.touches``: its decay decides whether this is
+    all-time popularity or a trending score.
+    """
+    return (
+        touched.group_by("tenant_id", "product_id")
+        .agg(pl.col("weight").sum().alias("score"))
+        .filter(pl.col("score") > 0)
+    )
+
+
+class PopularityList:
+    """The tenant's most wanted products, the same list for everyone, minus own products
+    where the tenant's repeat policy says repeats do not help. Subclasses pick the touches."""
+
+    name: str
+
+    def __init__(self, *, candidates: int = 200) -> None:
         self.candidates = candidates
-        self.name = "popular_all_time" if window_days is None else f"popular_{window_days:g}d"
         self._popular = pl.DataFrame()
         self._seen = pl.DataFrame()
         self.policy = pl.DataFrame(schema=REPEAT_SCHEMA)
 
+    def _touches(self, interactions: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
+        """Every touch with its weight (``protocol.touches`` with the subclass's decay)."""
+        raise NotImplementedError
+
+    def _counted(self, touched: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
+        """The touches that make a product popular (all of them unless overridden)."""
+        return touched
+
     def fit(self, interactions: pl.DataFrame, *, as_of: datetime) -> Self:
-        # A very long half-life: "no decay" for the all-time list, weights stay event weights.
-        touched = touches(interactions, as_of, half_life_days=1e9)
+        touched = self._touches(interactions, as_of)
         self.policy = learn_repeat_policy(touched)
-        recent = touched
-        if self.window_days is not None:
-            start = utc_naive(as_of) - timedelta(days=self.window_days)
-            recent = touched.filter(pl.col("occurred_at") > start)
         self._popular = (
-            recent.group_by("tenant_id", "product_id")
-            .agg(pl.col("weight").sum().alias("score"))
-            .filter(pl.col("score") > 0)
+            product_popularity(self._counted(touched, as_of))
             .sort(["tenant_id", "score", "product_id"], descending=[False, True, False])
             .filter(pl.int_range(pl.len()).over("tenant_id") < self.candidates)
         )
@@ -66,6 +87,24 @@ class Popularity:
         scored = requested_users(users).join(self._popular, on="tenant_id")
         hidden = self._seen if exclude is None else pl.concat([self._seen, _keys(exclude)])
         return top_n(scored, n=n, algorithm=self.name, exclude=hidden)
+
+
+class Popularity(PopularityList):
+    """Most wanted products of the tenant (optionally only over the last ``window_days``)."""
+
+    def __init__(self, *, window_days: float | None = None, candidates: int = 200) -> None:
+        super().__init__(candidates=candidates)
+        self.window_days = window_days
+        self.name = "popular_all_time" if window_days is None else f"popular_{window_days:g}d"
+
+    def _touches(self, interactions: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
+        return touches(interactions, as_of, half_life_days=NO_DECAY_DAYS)
+
+    def _counted(self, touched: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
+        if self.window_days is None:
+            return touched
+        start = utc_naive(as_of) - timedelta(days=self.window_days)
+        return touched.filter(pl.col("occurred_at") > start)
 
 
 class OwnHistory:

@@ -10,10 +10,10 @@ from typing import Self
 
 import polars as pl
 
+from .baselines import PopularityList
 from .interactions import utc_naive
 from .personal import recommend_for_users
-from .protocol import empty_recommendations, requested_users, top_n, touches, user_item_weights
-from .repeat import REPEAT_SCHEMA, learn_repeat_policy
+from .protocol import empty_recommendations, requested_users, top_n, touches
 from .trending import trending_products
 
 #: A shop's hot list moves in about a week (the pipeline's default too).
@@ -49,7 +49,7 @@ class TrendingAffinity:
         return top_n(scored, n=n, algorithm=self.name, exclude=exclude)
 
 
-class Trending:
+class Trending(PopularityList):
     """The tenant's hottest products now: summed touch weights decayed with ``half_life_days``.
 
     Why a source of its own: on a time split, what the crowd turns to in the last weeks (new
@@ -57,7 +57,8 @@ class Trending:
     (measured on MovieLens: docs/models/recommendations.md), and personal models see that only
     dimly. Unlike ``TrendingAffinity`` it keeps no revisits: a person's own products are
     hidden where the tenant's repeat policy (``repeat.learn_repeat_policy``) says repeats do
-    not help, exactly as for the popularity baselines.
+    not help, exactly as for the popularity baselines (it shares their code,
+    ``baselines.PopularityList``, and differs only in decaying every touch).
     """
 
     name = "trending"
@@ -65,44 +66,8 @@ class Trending:
     def __init__(
         self, *, half_life_days: float = TRENDING_HALF_LIFE_DAYS, candidates: int = 200
     ) -> None:
+        super().__init__(candidates=candidates)
         self.half_life_days = half_life_days
-        self.candidates = candidates
-        self._popular = pl.DataFrame()
-        self._seen = pl.DataFrame()
-        self.policy = pl.DataFrame(schema=REPEAT_SCHEMA)
 
-    def fit(self, interactions: pl.DataFrame, *, as_of: datetime) -> Self:
-        touched = touches(interactions, as_of, self.half_life_days)
-        self.policy = learn_repeat_policy(touched)
-        self._popular = (
-            touched.group_by("tenant_id", "product_id")
-            .agg(pl.col("weight").sum().alias("score"))
-            .filter(pl.col("score") > 0)
-            .sort(["tenant_id", "score", "product_id"], descending=[False, True, False])
-            .filter(pl.int_range(pl.len()).over("tenant_id") < self.candidates)
-        )
-        hide = self.policy.filter(~pl.col("repeats_help")).select("tenant_id")
-        self._seen = (
-            user_item_weights(touched)
-            .join(hide, on="tenant_id", how="semi")
-            .select("tenant_id", pl.col("actor_id").alias("user_id"), "product_id")
-        )
-        return self
-
-    def recommend(
-        self, users: pl.DataFrame, *, n: int = 10, exclude: pl.DataFrame | None = None
-    ) -> pl.DataFrame:
-        scored = requested_users(users).join(self._popular, on="tenant_id")
-        hidden = self._seen
-        if exclude is not None and exclude.height:
-            hidden = pl.concat(
-                [
-                    hidden,
-                    exclude.select(
-                        pl.col("tenant_id").cast(pl.String),
-                        pl.col("user_id").cast(pl.String),
-                        pl.col("product_id").cast(pl.String),
-                    ),
-                ]
-            )
-        return top_n(scored, n=n, algorithm=self.name, exclude=hidden)
+    def _touches(self, interactions: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
+        return touches(interactions, as_of, self.half_life_days)

@@ -15,14 +15,15 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from threadpoolctl import threadpool_limits
 from typer.testing import CliRunner
 
 from intellishop.commands.evaluate import evaluate_app
-from ml_assets.evaluation.datasets import movielens_dataset, simulator_dataset
+from ml_assets.evaluation.datasets import Dataset, movielens_dataset, simulator_dataset
 from ml_assets.evaluation.harness import Evaluation, evaluate_recommenders
 from ml_assets.evaluation.metrics import precision_ceiling, ranking_metrics
 from ml_assets.evaluation.split import time_split
-from ml_assets.recommend.als import ALS
+from ml_assets.recommend.als import ALS, HALF_LIFE_GRID, POPULARITY_WEIGHT_GRID
 from ml_assets.recommend.blend import Blend
 
 from .conftest import AS_OF, interactions
@@ -89,12 +90,6 @@ def simulator() -> Evaluation:
     return evaluate_recommenders(data, [ALS(target=data.target), Blend(target=data.target)])
 
 
-@pytest.fixture(scope="module")
-def movielens() -> Evaluation:
-    data = movielens_dataset()
-    return evaluate_recommenders(data, [ALS(target=data.target), Blend(target=data.target)])
-
-
 def test_simulator_blend_beats_every_baseline(simulator: Evaluation) -> None:
     _, best = simulator.best_baseline("ndcg")
     assert simulator.split.users.height > 100
@@ -106,29 +101,58 @@ def test_simulator_precision_above_goal(simulator: Evaluation) -> None:
     assert simulator.metric("blend", "precision") > 0.15
 
 
+@pytest.fixture(scope="module")
+def movielens_data() -> Dataset:
+    return movielens_dataset()
+
+
+@pytest.fixture(scope="module")
+def movielens_als(movielens_data: Dataset) -> tuple[Evaluation, ALS]:
+    """ALS alone (seconds, apart from loading the data), with one BLAS thread: implicit's
+    fit is then deterministic (``random_state`` 0), so the 1.5x goal is a fixed figure."""
+    model = ALS(target=movielens_data.target)
+    with threadpool_limits(limits=1, user_api="blas"):
+        return evaluate_recommenders(movielens_data, [model]), model
+
+
+@pytest.fixture(scope="module")
+def movielens(movielens_data: Dataset) -> Evaluation:
+    with threadpool_limits(limits=1, user_api="blas"):
+        return evaluate_recommenders(movielens_data, [Blend(target=movielens_data.target)])
+
+
 def test_movielens_is_imported_with_ratings_as_strength(movielens: Evaluation) -> None:
     assert movielens.split.users.height > 50
     events = movielens.split.train.group_by("event").len()
     assert set(events["event"]) == {"Order Completed", "Product Viewed"}
-    # The learned models beat all-time popularity on real data.
-    popular = movielens.metric("popular_all_time", "ndcg")
-    assert movielens.metric("als", "ndcg") > popular
-    assert movielens.metric("blend", "ndcg") > popular
+    # The blend beats all-time popularity on real data (ALS: the tests below).
+    assert movielens.metric("blend", "ndcg") > movielens.metric("popular_all_time", "ndcg")
 
 
-def test_movielens_als_half_life_is_chosen_on_the_training_window(movielens: Evaluation) -> None:
-    """The per-tenant half-life (chosen on the training window only) lifted ALS from 1.16x
-    all-time popularity (fixed 30 days) to 1.39x; 1.25x guards that gain."""
-    assert movielens.metric("als", "ndcg") >= 1.25 * movielens.metric("popular_all_time", "ndcg")
+def test_movielens_als_parameters_are_chosen_on_the_training_window(
+    movielens_als: tuple[Evaluation, ALS],
+) -> None:
+    """The half-life and the recent-popularity prior's weight are chosen per tenant on the
+    training window's own latest touches, never on the test window: MovieLens's crowd follows
+    new releases, so there the validation picks a short memory and some prior."""
+    evaluation, model = movielens_als
+    scores = model.validation_scores["movielens"]
+    assert set(scores) == {(h, w) for h in HALF_LIFE_GRID for w in POPULARITY_WEIGHT_GRID}
+    half_life, weight = model.half_lives["movielens"], model.popularity_weights["movielens"]
+    assert scores[(half_life, weight)] == max(scores.values())
+    assert weight > 0 and half_life <= 14.0
+    assert evaluation.metric("als", "ndcg") > evaluation.metric("popular_all_time", "ndcg")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ALS 0.213 = 1.39x popularity 0.154; goal 1.5x (recency dominates this split: "
-    "30-day popularity alone is 1.56x, see docs/models/recommendations.md)",
-)
-def test_movielens_als_reaches_one_and_a_half_popularity(movielens: Evaluation) -> None:
-    assert movielens.metric("als", "ndcg") >= 1.5 * movielens.metric("popular_all_time", "ndcg")
+def test_movielens_als_reaches_one_and_a_half_popularity(
+    movielens_als: tuple[Evaluation, ALS],
+) -> None:
+    """Issue 5's goal: ALS at least 1.5x all-time popularity's nDCG@10 on the time split
+    (measured 0.2345 vs 0.1539 = 1.52x; recent popularity is still higher, see
+    docs/models/recommendations.md)."""
+    evaluation, _ = movielens_als
+    als = evaluation.metric("als", "ndcg")
+    assert als >= 1.5 * evaluation.metric("popular_all_time", "ndcg")
 
 
 def test_movielens_blend_beats_the_best_baseline(movielens: Evaluation) -> None:

@@ -8,7 +8,7 @@ from datetime import timedelta
 import polars as pl
 import pytest
 
-from ml_assets.recommend.als import ALS, HALF_LIFE_GRID
+from ml_assets.recommend.als import ALS, HALF_LIFE_GRID, POPULARITY_WEIGHT_GRID
 from ml_assets.recommend.baselines import OwnHistory, Popularity
 from ml_assets.recommend.blend import Blend
 from ml_assets.recommend.content import content_similar
@@ -194,7 +194,42 @@ def test_als_chooses_its_half_life_per_tenant_on_a_validation_window() -> None:
     assert model.half_lives["t1"] <= 14.0
     assert best > 2 * scores[90.0]
     forced = ALS(iterations=8, factors=8, half_life_days=30.0).fit(frame, as_of=AS_OF)
-    assert forced.half_lives == {"t1": 30.0} and forced.half_life_scores == {}
+    assert forced.half_lives == {"t1": 30.0} and set(forced.half_life_scores["t1"]) == {30.0}
+    both = ALS(iterations=8, factors=8, half_life_days=30.0, popularity_weight=0.5)
+    both.fit(frame, as_of=AS_OF)
+    assert both.half_life_scores == {} and both.validation_scores == {}
+    assert both.popularity_weights == {"t1": 0.5}
+
+
+def test_als_chooses_its_popularity_prior_with_the_half_life() -> None:
+    """The (half-life, prior weight) pair is the best of the joint grid on the validation
+    window. On a shop whose crowd moved to new releases, a memory too long for the drift
+    misses them, and the prior (what is touched now) wins back part of what it lost."""
+    model = ALS(iterations=8, factors=8).fit(drifting_shop(), as_of=AS_OF)
+    scores = model.validation_scores["t1"]
+    assert set(scores) == {(h, w) for h in HALF_LIFE_GRID for w in POPULARITY_WEIGHT_GRID}
+    chosen = (model.half_lives["t1"], model.popularity_weights["t1"])
+    assert scores[chosen] == max(scores.values())
+    assert scores[(30.0, max(POPULARITY_WEIGHT_GRID))] > 1.2 * scores[(30.0, 0.0)]
+    assert model.models["t1"].popularity_weight == model.popularity_weights["t1"]
+
+
+def test_als_popularity_prior_lifts_the_tenants_hottest_products() -> None:
+    """With a heavy prior the list follows recent popularity (the trending list at the same
+    half-life), with none it is the factorisation's own; the person's own products stay
+    hidden either way (nobody here touches a product twice)."""
+    frame = drifting_shop()
+    users = pl.DataFrame({"tenant_id": ["t1"] * 3, "user_id": ["u0", "u1", "u2"]})
+    heavy = ALS(iterations=8, factors=8, half_life_days=7.0, popularity_weight=10.0)
+    plain = ALS(iterations=8, factors=8, half_life_days=7.0, popularity_weight=0.0)
+    trending = Trending(half_life_days=7.0).fit(frame, as_of=AS_OF).recommend(users, n=3)
+    heavy_top = heavy.fit(frame, as_of=AS_OF).recommend(users, n=3)
+    plain_top = plain.fit(frame, as_of=AS_OF).recommend(users, n=3)
+    keys = ["user_id", "product_id"]
+    assert heavy_top.select(keys).sort(keys).equals(trending.select(keys).sort(keys))
+    assert not plain_top.select(keys).sort(keys).equals(trending.select(keys).sort(keys))
+    own = frame.select(keys).unique()
+    assert heavy_top.join(own, on=keys, how="semi").height == 0
 
 
 def test_trending_hides_own_products_only_where_repeats_do_not_help() -> None:
