@@ -13,6 +13,7 @@ from intellishop.settings import get_settings
 from .defs.automation.schedules import daily_refresh, hourly_refresh
 from .defs.automation.sensors import pending_events_sensor
 from .defs.dbt.assets import warehouse_models
+from .defs.experiments.assets import experiment_looks
 from .defs.ml.assets import (
     category_demand_forecast,
     customer_models,
@@ -53,6 +54,7 @@ ASSETS = [
     category_demand_forecast,
     reorder_suggestions,
     serving_artifacts,
+    experiment_looks,
 ]
 
 #: Checks besides dbt's data tests (which come with ``warehouse_models``). The marts' freshness

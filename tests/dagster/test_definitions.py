@@ -116,6 +116,7 @@ def test_the_main_job_selects_every_asset_but_the_day_profile(
         "raw/event_days",
         *ml,
         "serving_artifacts",
+        "experiment_looks",
     }
 
 
@@ -201,12 +202,17 @@ def test_ml_and_publish_assets_hang_off_the_warehouse(asset_graph: AssetGraph) -
     }
     assert parents(asset_graph, "serving_artifacts") <= ml | dbt_model_names()
     assert parents(asset_graph, "daily_metrics") >= {"int_sessions", "int_orders"}
+    assert parents(asset_graph, "experiment_looks") == {
+        "int_experiment_exposures",
+        "int_experiment_outcomes",
+    }
 
 
 def test_assets_are_grouped_by_layer(asset_graph: AssetGraph) -> None:
     exactly = {
         "raw": {"raw/events", "raw/tenants", "raw/event_days"},
         "publish": {"serving_artifacts"},
+        "experiments": {"experiment_looks"},
     }
     at_least = {"staging": STAGING, "intermediate": INTERMEDIATE, "marts": MARTS, "ml": ML}
     assert asset_graph.all_group_names == set(exactly) | set(at_least)
