@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import streamlit as st
@@ -45,12 +46,31 @@ class LiveReader:
             self._catch_up()
             return state.snapshot(time.time_ns() // 1000)
 
-    def _catch_up(self) -> None:
+    def warm(self, shops: Iterable[tuple[str, str, str]]) -> None:
+        """Fold every given shop's last day now, so the Live page's first visitor does not wait.
+
+        ``shops`` are (tenant id, timezone, currency). After a busy day (or a demo, whose whole
+        history is a few minutes old) that is hundreds of thousands of events and seconds of
+        work; the lock is taken per read, so a page asking meanwhile waits for one read only.
+        """
+        with self._lock:
+            for tenant_id, timezone, currency in shops:
+                if tenant_id not in self._tenants:
+                    state = self._tenants[tenant_id] = TenantLive(tenant_id, timezone, currency)
+                    for event in self._pending.pop(tenant_id, []):
+                        state.apply(event)
+        while True:
+            with self._lock:
+                if not self._catch_up(max_reads=1):
+                    return
+
+    def _catch_up(self, max_reads: int = MAX_READS) -> bool:
+        """Read what was appended since the last call; True if more is waiting."""
         if self._cursor is None:
             self._cursor = self._tail.start_cursor(
                 time.time_ns() // 1000 - WARMUP_SECONDS * 1_000_000
             )
-        for _ in range(MAX_READS):
+        for _ in range(max_reads):
             batches, self._cursor = self._tail.read(self._cursor, READ_LIMIT)
             for batch in batches:
                 state = self._tenants.get(batch.tenant_id)
@@ -60,7 +80,8 @@ class LiveReader:
                 for event in batch.events:
                     state.apply(event)
             if len(batches) < READ_LIMIT:
-                return
+                return False
+        return True
 
 
 @st.cache_resource
@@ -68,8 +89,21 @@ def _reader(event_log: str) -> LiveReader:
     return LiveReader(open_log_tail(get_settings()))
 
 
-def live_snapshot(tenant_id: str, timezone: str, currency: str) -> dict[str, Any]:
-    """The signed-in tenant's live numbers (one reader per process and event log)."""
+def shared_reader() -> LiveReader:
+    """The process's one reader of the profile's event log."""
     settings = get_settings()
     key = settings.redis_url if settings.profile.value == "prod" else str(settings.event_log_path)
-    return _reader(key).snapshot(tenant_id, timezone, currency)
+    return _reader(key)
+
+
+def live_snapshot(tenant_id: str, timezone: str, currency: str) -> dict[str, Any]:
+    """The signed-in tenant's live numbers (one reader per process and event log)."""
+    return shared_reader().snapshot(tenant_id, timezone, currency)
+
+
+def warm_live(reader: LiveReader) -> None:
+    """Fold every shop's last day into ``reader`` (the dashboards' warm-up thread calls this)."""
+    from intellishop.tenants import TenantRegistry
+
+    tenants = TenantRegistry(get_settings().tenants_db_path).list()
+    reader.warm((t.tenant_id, t.timezone, t.currency) for t in tenants)

@@ -9,24 +9,40 @@ in the sidebar is ``dashboards.sidebar``.
 from __future__ import annotations
 
 import importlib
+import logging
 import threading
 
 import streamlit as st
 
+from dashboards import live
 from dashboards.auth import current_user, sign_out
 
 #: Slow first imports (scipy for experiments; matplotlib and fpdf2 for reports), loaded in the
 #: background when the server starts, so the first visitor of those pages does not wait.
 WARM_UP_MODULES = ("intellishop.experiments", "intellishop.reports.pdf")
 
+log = logging.getLogger(__name__)
+
 
 @st.cache_resource(show_spinner=False)
 def warm_up() -> threading.Thread:
-    """Once per process: import the slow modules on a background thread."""
+    """Once per process, on a background thread: import the slow modules and fold the event
+    log's last day for the Live page (seconds after a busy day)."""
+    try:  # made here: the script thread is the one with Streamlit's runtime
+        reader: live.LiveReader | None = live.shared_reader()
+    except Exception:  # e.g. Redis down: the Live page says so when it is opened
+        log.exception("opening the event log for the Live page failed")
+        reader = None
 
     def load() -> None:
         for name in WARM_UP_MODULES:
             importlib.import_module(name)
+        if reader is None:
+            return
+        try:
+            live.warm_live(reader)
+        except Exception:  # the page folds on its first visit instead
+            log.exception("warming the Live page's reader failed")
 
     thread = threading.Thread(target=load, name="warm-up", daemon=True)
     thread.start()

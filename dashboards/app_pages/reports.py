@@ -1,5 +1,6 @@
 """Reports: download the daily, weekly and monthly reports (PDF and Excel) the pipeline's
-schedules generate, generate one now, and set up custom scheduled reports."""
+schedules generate, generate one now, choose who gets them by email, and set up custom
+scheduled reports."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from intellishop.reports import (
     list_reports,
 )
 from intellishop.reports.data import SECTION_TITLES
+from intellishop.reports.store import parse_recipients
 from intellishop.settings import get_settings
 
 MIME = {
@@ -62,8 +64,56 @@ for path in files[:SHOWN]:
         key=f"download_{path.name}",
     )
 
-st.subheader("Custom scheduled reports")
 store = MerchantStore.for_settings(settings)
+st.subheader("Email the reports")
+recipients = store.report_recipients(shop.tenant_id)
+if user.can_build:
+    with st.form("report_emails"):
+        st.caption(
+            "Each report is emailed with the PDF and the workbook attached when the schedule "
+            "writes it. Leave a field empty for no email."
+        )
+        typed = {
+            cadence: st.text_input(
+                f"{cadence.capitalize()} report to",
+                value=", ".join(recipients.get(cadence, ())),
+                placeholder="you@example.com, team@example.com",
+                key=f"report_emails_{cadence}",
+            )
+            for cadence in CADENCES
+        }
+        save_emails = st.form_submit_button("Save email settings")
+    if save_emails:
+        try:
+            chosen = {cadence: parse_recipients(text) for cadence, text in typed.items()}
+        except MerchantStoreError as error:
+            st.error(str(error))
+        else:
+            for cadence, addresses in chosen.items():
+                store.set_report_recipients(shop.tenant_id, cadence, addresses)
+            st.success("Saved who gets the reports by email.")
+else:
+    for cadence in CADENCES:
+        st.caption(
+            f"{cadence.capitalize()} report emailed to: "
+            + (", ".join(recipients.get(cadence, ())) or "nobody")
+        )
+deliveries = store.deliveries(shop.tenant_id)
+if deliveries:
+    st.dataframe(
+        [
+            {
+                "sent (UTC)": d.sent_at[:16].replace("T", " "),
+                "report": d.report,
+                "to": ", ".join(d.recipients),
+                "result": "sent" if d.ok else f"failed: {d.error}",
+            }
+            for d in deliveries
+        ],
+        hide_index=True,
+    )
+
+st.subheader("Custom scheduled reports")
 schedules = store.schedules(shop.tenant_id)
 if schedules:
     st.dataframe(
@@ -90,7 +140,7 @@ if user.can_build:
             default=["kpis", "products"],
             format_func=SECTION_TITLES.__getitem__,
         )
-        email = st.text_input("Email to (comma separated, optional)")
+        email = st.text_input("Email to (comma separated, optional)", key="schedule_email")
         submitted = st.form_submit_button("Save schedule", type="primary")
     if submitted:
         try:
@@ -98,7 +148,7 @@ if user.can_build:
                 name=name,
                 cadence=cadence_choice,
                 sections=tuple(s for s in SECTIONS if s in sections),
-                email_to=tuple(a.strip() for a in email.split(",") if a.strip()),
+                email_to=parse_recipients(email),
             )
         except MerchantStoreError as error:
             st.error(str(error))

@@ -7,6 +7,7 @@ writes can leave the tenant's own report folder.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +19,9 @@ from intellishop.settings import Settings
 from intellishop.tenants import TenantRegistry
 
 from .data import SECTIONS, Cadence, build_report
-from .store import MerchantStore, ReportSchedule, check_name
+from .store import MerchantStore, check_name
+
+log = logging.getLogger(__name__)
 
 _TENANT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 REPORT_SUFFIXES = (".pdf", ".xlsx")
@@ -30,14 +33,16 @@ class GeneratedReport:
 
     tenant_id: str
     name: str
+    cadence: Cadence
     start: date
     end: date
     pdf: Path
     xlsx: Path
 
 
-#: Called after a scheduled report is written, e.g. to email it (automation's SMTP delivery).
-DeliveryHook = Callable[[GeneratedReport, ReportSchedule], None]
+#: Called after a scheduled report is written with the addresses the tenant wants it sent to
+#: (see :func:`intellishop.reports.email.email_delivery`).
+DeliveryHook = Callable[[GeneratedReport, tuple[str, ...]], None]
 
 
 def reports_dir(settings: Settings, tenant_id: str) -> Path:
@@ -85,6 +90,7 @@ def generate_report(
     return GeneratedReport(
         tenant_id=tenant_id,
         name=label,
+        cadence=cadence,
         start=report.start,
         end=report.end,
         pdf=write_pdf(report, folder / f"{stem}.pdf"),
@@ -100,15 +106,23 @@ def generate_scheduled(
     deliver: DeliveryHook | None = None,
 ) -> list[GeneratedReport]:
     """Every published tenant's standard ``cadence`` report and its custom schedules of that
-    cadence; ``deliver`` gets each custom report that names email recipients."""
+    cadence.
+
+    ``deliver`` gets each report whose tenant asked for it by email: the standard one when the
+    tenant opted in for this cadence (:meth:`MerchantStore.report_recipients`), a custom one
+    when its schedule names recipients. Only the tenant's own addresses ever get its reports.
+    A hook that raises is logged and skipped: one shop's mail never stops another's reports.
+    """
     store = MerchantStore.for_settings(settings)
     done: list[GeneratedReport] = []
     for tenant_id in LocalArtifactStore(settings.artifacts_dir).tenants():
         if not _TENANT.match(tenant_id):
             continue
+        wanted: list[tuple[GeneratedReport, tuple[str, ...]]] = []
         standard = generate_report(settings, tenant_id, cadence, end=end)
         if standard is not None:
             done.append(standard)
+            wanted.append((standard, store.report_recipients(tenant_id).get(cadence, ())))
         for schedule in store.schedules(tenant_id):
             if schedule.cadence != cadence:
                 continue
@@ -120,11 +134,18 @@ def generate_scheduled(
                 sections=schedule.sections,
                 name=schedule.name,
             )
-            if custom is None:
+            if custom is not None:
+                done.append(custom)
+                wanted.append((custom, schedule.email_to))
+        if deliver is None:
+            continue
+        for report, recipients in wanted:
+            if not recipients:
                 continue
-            done.append(custom)
-            if deliver is not None and schedule.email_to:
-                deliver(custom, schedule)
+            try:
+                deliver(report, recipients)
+            except Exception:
+                log.exception("delivering %s of %s failed", report.pdf.stem, tenant_id)
     return done
 
 

@@ -1,4 +1,5 @@
-"""What a merchant saves in the dashboards: custom report schedules and segment definitions.
+"""What a merchant saves in the dashboards: custom report schedules, segment definitions and who
+gets the standard reports by email; and a record of every report email sent.
 
 One SQLite file under ``data_dir`` (``merchant.sqlite3``), every row keyed by tenant: a reader
 always passes the tenant, so one shop never sees another's definitions. The automation worker
@@ -23,6 +24,11 @@ from intellishop.settings import Settings
 from .data import CADENCES, SECTIONS, Cadence
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
+#: A plain ``local@domain`` address: no display name, no spaces, commas or line breaks (they
+#: would let a saved address add headers or recipients).
+_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+#: Recipients of one report at most (a mailing list is the answer to more).
+MAX_RECIPIENTS = 20
 
 _SCHEMA = """
 create table if not exists report_schedules (
@@ -32,6 +38,22 @@ create table if not exists report_schedules (
     updated_at text not null,
     primary key (tenant_id, name)
 );
+create table if not exists report_emails (
+    tenant_id  text not null,
+    cadence    text not null,
+    recipients text not null,
+    updated_at text not null,
+    primary key (tenant_id, cadence)
+);
+create table if not exists report_deliveries (
+    tenant_id  text not null,
+    report     text not null,
+    recipients text not null,
+    ok         integer not null,
+    error      text not null,
+    sent_at    text not null
+);
+create index if not exists report_deliveries_by_tenant on report_deliveries (tenant_id, sent_at);
 create table if not exists saved_segments (
     tenant_id  text not null,
     name       text not null,
@@ -56,6 +78,35 @@ def check_name(name: str) -> str:
     return name
 
 
+def check_recipients(addresses: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Plain addresses, lower-cased, without duplicates, at most :data:`MAX_RECIPIENTS`."""
+    seen: dict[str, None] = {}
+    for address in addresses:
+        address = address.strip().lower()
+        if len(address) > 254 or not _ADDRESS.match(address):
+            raise MerchantStoreError(f"not an email address: {address[:80]!r}")
+        seen[address] = None
+    if len(seen) > MAX_RECIPIENTS:
+        raise MerchantStoreError(f"at most {MAX_RECIPIENTS} recipients per report")
+    return tuple(seen)
+
+
+def parse_recipients(text: str) -> tuple[str, ...]:
+    """Addresses typed comma, semicolon or line separated, checked (see ``check_recipients``)."""
+    return check_recipients([a for a in re.split(r"[,;\s]+", text) if a])
+
+
+@dataclass(frozen=True)
+class ReportDelivery:
+    """One report email: which report (file name without suffix), to whom, and how it went."""
+
+    report: str
+    recipients: tuple[str, ...]
+    ok: bool
+    error: str
+    sent_at: str
+
+
 @dataclass(frozen=True)
 class ReportSchedule:
     """A custom report: which sections, how often, who gets it by email (optional)."""
@@ -72,6 +123,7 @@ class ReportSchedule:
         unknown = set(self.sections) - set(SECTIONS)
         if unknown or not self.sections:
             raise MerchantStoreError(f"sections must be some of {', '.join(SECTIONS)}")
+        object.__setattr__(self, "email_to", check_recipients(self.email_to))
 
 
 @dataclass(frozen=True)
@@ -157,13 +209,78 @@ class MerchantStore:
                 name=str(spec["name"]),
                 cadence=spec["cadence"],
                 sections=tuple(spec["sections"]),
-                email_to=tuple(spec.get("email_to") or ()),
+                # Saved before addresses were checked: what is not an address is dropped.
+                email_to=tuple(
+                    a for a in spec.get("email_to") or () if _ADDRESS.match(a.strip().lower())
+                ),
             )
             for spec in self._all("report_schedules", tenant_id)
         ]
 
     def delete_schedule(self, tenant_id: str, name: str) -> bool:
         return self._delete("report_schedules", tenant_id, name)
+
+    def set_report_recipients(
+        self, tenant_id: str, cadence: Cadence, recipients: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        """Email the tenant's standard ``cadence`` report to ``recipients``; none opts out."""
+        if cadence not in CADENCES:
+            raise MerchantStoreError(f"cadence must be one of {', '.join(CADENCES)}")
+        checked = check_recipients(recipients)
+        with self._connect() as con:
+            if not checked:
+                con.execute(
+                    "delete from report_emails where tenant_id = ? and cadence = ?",
+                    (tenant_id, cadence),
+                )
+            else:
+                con.execute(
+                    "insert into report_emails (tenant_id, cadence, recipients, updated_at)"
+                    " values (?, ?, ?, ?) on conflict (tenant_id, cadence) do update set"
+                    " recipients = excluded.recipients, updated_at = excluded.updated_at",
+                    (tenant_id, cadence, json.dumps(checked), datetime.now(UTC).isoformat()),
+                )
+        return checked
+
+    def report_recipients(self, tenant_id: str) -> dict[Cadence, tuple[str, ...]]:
+        """Who gets the tenant's standard reports, by cadence (cadences nobody gets: absent)."""
+        with self._connect() as con:
+            rows = con.execute(
+                "select cadence, recipients from report_emails where tenant_id = ?",
+                (tenant_id,),
+            ).fetchall()
+        return {row[0]: tuple(json.loads(row[1])) for row in rows if row[0] in CADENCES}
+
+    def record_delivery(
+        self, tenant_id: str, report: str, recipients: tuple[str, ...], ok: bool, error: str = ""
+    ) -> None:
+        """Keep what came of one report email (the Reports page lists them)."""
+        with self._connect() as con:
+            con.execute(
+                "insert into report_deliveries (tenant_id, report, recipients, ok, error, sent_at)"
+                " values (?, ?, ?, ?, ?, ?)",
+                (
+                    tenant_id,
+                    report,
+                    json.dumps(recipients),
+                    int(ok),
+                    error[:500],
+                    datetime.now(UTC).isoformat(),
+                ),
+            )
+
+    def deliveries(self, tenant_id: str, limit: int = 20) -> list[ReportDelivery]:
+        """The tenant's latest report emails, newest first."""
+        with self._connect() as con:
+            rows = con.execute(
+                "select report, recipients, ok, error, sent_at from report_deliveries"
+                " where tenant_id = ? order by sent_at desc, rowid desc limit ?",
+                (tenant_id, limit),
+            ).fetchall()
+        return [
+            ReportDelivery(row[0], tuple(json.loads(row[1])), bool(row[2]), row[3], row[4])
+            for row in rows
+        ]
 
     def save_segment(self, tenant_id: str, segment: SegmentDefinition) -> SegmentDefinition:
         self._put("saved_segments", tenant_id, segment.name, asdict(segment))

@@ -170,13 +170,13 @@ def test_scheduled_run_makes_standard_and_custom_reports(published: Settings) ->
         "acme", ReportSchedule("Board pack", "weekly", ("kpis", "products"), ("cfo@acme.test",))
     )
     store.save_schedule("acme", ReportSchedule("Daily ops", "daily", ("kpis",)))
-    delivered: list[str] = []
+    delivered: list[tuple[str, tuple[str, ...]]] = []
     done = generate_scheduled(
-        published, "weekly", deliver=lambda report, schedule: delivered.append(schedule.name)
+        published, "weekly", deliver=lambda report, to: delivered.append((report.name, to))
     )
     names = sorted((r.tenant_id, r.name) for r in done)
     assert names == [("acme", "Board-pack"), ("acme", "weekly"), ("books", "weekly")]
-    assert delivered == ["Board pack"]
+    assert delivered == [("Board-pack", ("cfo@acme.test",))]  # nobody opted in to the rest
     board = next(r for r in done if r.name == "Board-pack")
     assert list(read_xlsx(board.xlsx)) == ["Headline numbers", "Top products"]
 

@@ -73,6 +73,32 @@ def send_email(
     message["X-IntelliShop-Idempotency-Key"] = idempotency_key
     message.set_content(payload["text"])
     message.add_alternative(payload["html"], subtype="html")
+    return send_message(
+        message,
+        host=host,
+        port=port,
+        user=user,
+        password=password,
+        starttls=starttls,
+        timeout=timeout,
+    )
+
+
+def send_message(
+    message: EmailMessage,
+    *,
+    host: str,
+    port: int,
+    user: str | None = None,
+    password: str | None = None,
+    starttls: bool = False,
+    timeout: float = 10.0,
+) -> Outcome:
+    """Hand one built message to the SMTP server; one attempt, failures as an :class:`Outcome`.
+
+    The one SMTP client of the project: automation email and emailed merchant reports
+    (:mod:`intellishop.reports.email`) both send through it.
+    """
     try:
         with smtplib.SMTP(host, port, timeout=timeout) as smtp:
             if starttls:
