@@ -7,9 +7,14 @@
 2. Baseline, same run: one DuckDB scan of the raw zone that parses every event's JSON fields
    and groups by tenant, day and type: the floor any model over all events pays.
 3. The last simulated day is held back (its partitions moved aside), then `dbt build
-   --full-refresh` (all models and their data and unit tests) on DuckDB over the other days.
+   --full-refresh` (all models and their data tests; unit tests only with --with-unit-tests,
+   as the pipeline leaves them to CI) on DuckDB over the other days.
 4. The held-back day lands and `dbt build` runs incrementally: the scheduled daily run. Then
    `dbt build` again with nothing new (an incremental run's floor).
+
+--nodes N prints each build's slowest dbt nodes (from run_results.json) and the time per kind
+of node; --snapshot-dir keeps every relation after the full and the incremental build, for
+benchmarks/compare_marts.py to check that a faster model still produces the same rows.
 5. Optionally the same models on PostgreSQL over the first --postgres-events events (loaded
    through the prod raw zone's own writer, PostgresRawZone, not timed), `dbt build --target
    prod --full-refresh`.
@@ -54,6 +59,9 @@ RAW_SCHEMA = pa.schema(
 #: Customers in the small simulation that calibrates events per customer for a window.
 CALIBRATION_CUSTOMERS = 100
 ROWS_PER_FILE = 250_000
+#: What a pipeline run asks dbt for (dagster_project/defs/dbt/assets.py, DBT_BUILD_ARGS): models
+#: and data tests; dbt's unit tests check the SQL, not the data, and run in CI.
+BUILD = ["build", "--exclude-resource-type", "unit_test"]
 
 
 def _micros(text: str | None) -> int | None:
@@ -192,6 +200,29 @@ def dbt(command: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - started
 
 
+def print_node_timings(target: Path, label: str, wall: float, top: int) -> None:
+    """The slowest nodes of the last dbt invocation (its run_results.json), and the rest.
+
+    dbt runs two nodes at a time (threads: 2), so node times add up to more than the wall
+    time; what is left of the wall time after the busiest thread is dbt's own start-up,
+    parsing and bookkeeping.
+    """
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    nodes = sorted(
+        ((float(result["execution_time"]), str(result["unique_id"])) for result in results),
+        reverse=True,
+    )
+    busy = sum(seconds for seconds, _ in nodes)
+    kinds: dict[str, float] = {}
+    for seconds, unique_id in nodes:
+        kind = unique_id.split(".")[0]
+        kinds[kind] = kinds.get(kind, 0.0) + seconds
+    print(f"  {label}: {len(nodes)} nodes, {busy:.1f} s of node time in {wall:.1f} s wall")
+    print("    by kind: " + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(kinds.items())))
+    for seconds, unique_id in nodes[:top]:
+        print(f"    {seconds:6.2f} s  {unique_id}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -202,6 +233,20 @@ def main() -> None:
         "--postgres-only", action="store_true", help="skip the DuckDB builds (PostgreSQL only)"
     )
     parser.add_argument("--work-dir", type=Path, default=ROOT / ".intellishop" / "bench")
+    parser.add_argument(
+        "--with-unit-tests",
+        action="store_true",
+        help="run dbt's unit tests in every build too (as CI does; the pipeline does not)",
+    )
+    parser.add_argument(
+        "--nodes", type=int, default=0, help="print the N slowest dbt nodes of each build"
+    )
+    parser.add_argument(
+        "--snapshot-dir",
+        type=Path,
+        help="write every relation after the full and the incremental build here"
+        " (compare two with benchmarks/compare_marts.py)",
+    )
     args = parser.parse_args()
     python = os.path.relpath(sys.executable, Path.cwd())
     print("command:", shlex.join([python, *sys.argv]))
@@ -226,6 +271,9 @@ def main() -> None:
         "DBT_LOG_PATH": str(target),
     }
     dbt(["parse", "--target", "local"], env)  # parse once: the timings below are the work
+    build_args = ["build"] if args.with_unit_tests else BUILD
+    load = os.getloadavg()
+    print(f"load average before: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
 
     if args.postgres_only:
         print_postgres(raw_dir, args.postgres_events, env)
@@ -233,12 +281,17 @@ def main() -> None:
     baseline = raw_scan_seconds(raw_dir)
     held = hold_back_last_day(raw_dir, args.work_dir / "held-back")
     try:
-        build = dbt(["build", "--target", "local", "--full-refresh"], env)
+        build = dbt([*build_args, "--target", "local", "--full-refresh"], env)
     finally:
         restore(held)
-    day = dbt(["build", "--target", "local"], env)
+    after_build(args, target, warehouse, "full", build)
+    day = dbt([*build_args, "--target", "local"], env)
+    after_build(args, target, warehouse, "day", day)
     # The floor of a scheduled run: nothing new arrived, staging parses nothing.
-    idle = dbt(["build", "--target", "local"], env)
+    idle = dbt([*build_args, "--target", "local"], env)
+    after_build(args, target, warehouse, "idle", idle)
+    load = os.getloadavg()
+    print(f"load average after: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
     print(f"baseline raw scan (JSON parsed, grouped): {baseline:6.1f} s")
     print(
         f"dbt build --full-refresh, DuckDB (all but the last day): {build:6.1f} s"
@@ -251,6 +304,18 @@ def main() -> None:
 
     if args.postgres_events:
         print_postgres(raw_dir, args.postgres_events, env)
+
+
+def after_build(
+    args: argparse.Namespace, target: Path, warehouse: Path, label: str, wall: float
+) -> None:
+    """Per-node timings and a snapshot of the relations, when asked for."""
+    if args.nodes:
+        print_node_timings(target, label, wall, args.nodes)
+    if args.snapshot_dir and label != "idle":
+        from compare_marts import snapshot
+
+        snapshot(warehouse, args.snapshot_dir / label)
 
 
 def print_postgres(raw_dir: Path, events: int, env: dict[str, str]) -> None:

@@ -20,6 +20,14 @@
     'Order Completed', 'Order Updated', 'Order Refunded', 'Order Cancelled',
 ] %}
 
+{% set line_paths = [
+    'product_id', 'name', 'category', 'brand', 'price', 'quantity', 'recommendation_id',
+] %}
+{% set line = {} %}
+{% for path in line_paths %}
+    {% do line.update({path: json_extracted('line_values', line_paths, path)}) %}
+{% endfor %}
+
 with
 
 events as (
@@ -55,6 +63,8 @@ single_products as (
     from events
     where product_id is not null
       and event not in ({{ "'" ~ (list_events | join("', '")) ~ "'" }})
+      -- a price experiment's exposure names the product whose price was shown: not a touch
+      and event <> 'Experiment Viewed'
 
 ),
 
@@ -77,6 +87,16 @@ list_elements as (
 
 ),
 
+line_values as (
+
+    -- Each line's fields in one pass over its JSON (one parse, not one per field).
+    select
+        list_elements.*,
+        {{ json_extract_many('product', line_paths) }} as line_values
+    from list_elements
+
+),
+
 list_products as (
 
     select
@@ -88,21 +108,21 @@ list_products as (
         occurred_at,
         is_bot,
         currency,
-        {{ json_text('product', 'product_id') }} as product_id,
-        {{ json_text('product', 'name') }} as product_name,
-        {{ json_text('product', 'category') }} as category,
-        {{ json_text('product', 'brand') }} as brand,
-        {{ number_or_null(json_text('product', 'price'), type_money()) }} as price,
+        {{ line['product_id'] }} as product_id,
+        {{ line['name'] }} as product_name,
+        {{ line['category'] }} as category,
+        {{ line['brand'] }} as brand,
+        {{ number_or_null(line['price'], type_money()) }} as price,
         cast(
-            {{ number_or_null(json_text('product', 'quantity'), dbt.type_numeric(), max_abs=1e9) }}
+            {{ number_or_null(line['quantity'], dbt.type_numeric(), max_abs=1e9) }}
             as {{ dbt.type_int() }}
         ) as quantity,
         order_id,
         -- A line quotes the recommendation it came from; else the event may, for every line.
-        coalesce({{ json_text('product', 'recommendation_id') }}, recommendation_id)
+        coalesce({{ line['recommendation_id'] }}, recommendation_id)
             as recommendation_id,
         'products' as mentioned_in
-    from list_elements
+    from line_values
 
 ),
 

@@ -41,6 +41,9 @@ changed as (
 
 events as (
 
+    -- Only what numbering and totals need: the two windows below sort every column they
+    -- carry, and the attribution columns (URLs, campaign) are wanted for a visit's first event
+    -- only, which `landings` fetches by message id.
     select
         tenant_id,
         actor_id,
@@ -48,14 +51,7 @@ events as (
         message_id,
         message_type,
         event,
-        occurred_at,
-        page_url,
-        referrer,
-        utm_source,
-        utm_medium,
-        utm_campaign,
-        country,
-        device_type
+        occurred_at
     from {{ ref('int_events_stitched') }} as stitched
     where not is_bot
       and is_internal is not true
@@ -112,19 +108,22 @@ numbered as (
 landings as (
 
     select
-        tenant_id,
-        actor_id,
-        session_number,
-        occurred_at as started_at,
-        page_url as landing_page,
-        referrer,
-        utm_source,
-        utm_medium,
-        utm_campaign,
-        country,
-        device_type
+        numbered.tenant_id,
+        numbered.actor_id,
+        numbered.session_number,
+        numbered.occurred_at as started_at,
+        first_event.page_url as landing_page,
+        first_event.referrer,
+        first_event.utm_source,
+        first_event.utm_medium,
+        first_event.utm_campaign,
+        first_event.country,
+        first_event.device_type
     from numbered
-    where is_session_start = 1
+    inner join {{ ref('int_events_stitched') }} as first_event
+        on numbered.tenant_id = first_event.tenant_id
+        and numbered.message_id = first_event.message_id
+    where numbered.is_session_start = 1
 
 ),
 

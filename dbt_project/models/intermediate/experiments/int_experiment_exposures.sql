@@ -1,16 +1,3 @@
-{#-
-    `window_days` (an email experiment's conversion window) is a property that
-    stg_collector__events does not extract yet: until it does (the change is one entry in its
-    property list and one column, `window_days`), the column is null here and email experiments
-    count every order after the exposure, which each look's `attribution` says. The check reads
-    the built relation's columns, so it is made when dbt runs the model, not when it parses it.
--#}
-{%- set stitched_columns = [] -%}
-{%- if execute -%}
-    {%- set stitched_columns = adapter.get_columns_in_relation(ref('int_events_stitched'))
-        | map(attribute='name') | map('lower') | list -%}
-{%- endif %}
-
 -- One row per "Experiment Viewed" event (an exposure, logged by intellishop.experiments where
 -- the variant was shown): the frame intellishop.experiments.evaluation reads, one row per
 -- sighting. The unit is the stitched person (actor_id), the same id int_orders credits orders
@@ -39,11 +26,7 @@ exposures as (
         -- price experiments: the product whose price was shown
         product_id,
         -- email experiments: the campaign's conversion window, in days
-        {% if 'window_days' in stitched_columns -%}
         cast(window_days as {{ dbt.type_int() }}) as window_days,
-        {%- else -%}
-        cast(null as {{ dbt.type_int() }}) as window_days,
-        {%- endif %}
         message_id
     from events
 

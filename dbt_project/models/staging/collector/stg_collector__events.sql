@@ -13,7 +13,7 @@
 {% set property_paths = [
     'product_id', 'name', 'category', 'brand', 'price', 'quantity', 'order_id', 'revenue',
     'total', 'currency', 'url', 'referrer', 'products', 'coupon', 'recommendation_id',
-    'algorithm', 'product_ids', 'experiment_id', 'variation_id',
+    'algorithm', 'product_ids', 'experiment_id', 'variation_id', 'window_days',
 ] %}
 {% set context_paths = [
     'location.country', 'userAgent', 'locale', 'library.name', 'page.url', 'page.referrer',
@@ -41,7 +41,7 @@
 
 with
 
-source as (
+source as not materialized (
 
     select * from {{ source('collector', 'events') }}
     {% if is_incremental() %}
@@ -60,13 +60,7 @@ source as (
 ranked as (
 
     -- A client that retried a batch sent its messages twice; the first arrival is the real one.
-    select
-        *,
-        row_number() over (
-            partition by tenant_id, message_id
-            order by received_at, log_offset
-        ) as arrival_rank
-    from source
+    {{ first_arrivals('source') }}
 
 ),
 
@@ -142,6 +136,11 @@ renamed as (
         -- Experiment Viewed (exposures logged by intellishop.experiments)
         {{ prop['experiment_id'] }} as experiment_id,
         {{ prop['variation_id'] }} as variation_id,
+        -- email exposures: the campaign's conversion window (days)
+        cast(
+            {{ number_or_null(prop['window_days'], dbt.type_numeric(), max_abs=1e6) }}
+            as {{ dbt.type_int() }}
+        ) as window_days,
 
         -- identify traits (null on other calls)
         {{ trait['email'] }} as trait_email,
