@@ -213,8 +213,15 @@ def run_demo(settings: Settings, *, days: int, customers: int, keep_running: boo
         _print_urls(settings, keys, time.monotonic() - started)
         if not keep_running:
             return 0
-        exited = supervisor.wait_any_exit()
-        console.print(f"[red]{exited} exited unexpectedly[/red]; stopping the others")
+        # A service that dies is started again (as `intellishop up` does); one that keeps
+        # dying stops the demo.
+        looping = supervisor.supervise(
+            on_event=lambda name, message: console.print(
+                f"[yellow]{time.strftime('%H:%M:%S')} {name}[/yellow] {message}"
+            )
+        )
+        log = supervisor.log_dir / f"{looping}.log"
+        console.print(f"[red]{looping} keeps exiting[/red] (see {log}); stopping the others")
         return 1
     except KeyboardInterrupt:
         console.print("\nstopping...")

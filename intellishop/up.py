@@ -3,8 +3,10 @@
 The prod profile without containers: the collector, the loader, the serving API, the
 automation worker, Dagster (webserver and daemon) and the dashboards, against the PostgreSQL and
 Redis named by the settings. Each service's health is checked before the next starts; Ctrl-C
-(or SIGTERM) stops them all, and one that dies stops the rest (a supervisor above restarts
-the whole set: systemd, or the container platform).
+(or SIGTERM) stops them all. A service that dies is started again by itself (after a short,
+growing pause); one that keeps dying (a crash loop: a bad setting, a port someone else took)
+stops the rest and ``up`` exits 1, for the supervisor above it (systemd, the container
+platform) to report.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from types import FrameType
 from rich.console import Console
 from rich.panel import Panel
 
-from intellishop.services import ServiceError, Supervisor, service_env, services
+from intellishop.services import RestartPolicy, ServiceError, Supervisor, service_env, services
 from intellishop.settings import Settings
 
 console = Console()
@@ -30,7 +32,15 @@ def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def run_up(settings: Settings, names: tuple[str, ...] = ALL_SERVICES) -> int:
+def _announce(name: str, message: str) -> None:
+    console.print(f"[yellow]{time.strftime('%H:%M:%S')} {name}[/yellow] {message}")
+
+
+def run_up(
+    settings: Settings,
+    names: tuple[str, ...] = ALL_SERVICES,
+    policy: RestartPolicy | None = None,
+) -> int:
     settings.ensure_dirs()
     os.environ.update(service_env(settings))
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -51,8 +61,9 @@ def run_up(settings: Settings, names: tuple[str, ...] = ALL_SERVICES) -> int:
             )
         lines += ["", f"logs in {supervisor.log_dir.resolve()}", "Ctrl-C stops everything."]
         console.print(Panel("\n".join(lines), title="IntelliShop is running", expand=False))
-        exited = supervisor.wait_any_exit()
-        console.print(f"[red]{exited} exited unexpectedly[/red]; stopping the others")
+        looping = supervisor.supervise(policy, on_event=_announce)
+        log = supervisor.log_dir / f"{looping}.log"
+        console.print(f"[red]{looping} keeps exiting[/red] (see {log}); stopping the others")
         return 1
     except KeyboardInterrupt:
         console.print("\nstopping...")
