@@ -81,13 +81,18 @@ def services(settings: Settings) -> dict[str, Service]:
     python = sys.executable
     bin_dir = Path(python).parent
     # Our own JSON access log, and our own X-Forwarded-For rule (only from
-    # INTELLISHOP_TRUSTED_PROXIES): uvicorn's would believe any local peer's header.
+    # INTELLISHOP_TRUSTED_PROXIES): uvicorn's would believe any local peer's header. uvloop and
+    # httptools named, so a missing one fails at start instead of falling back to slower ones.
     uvicorn = [
         python,
         "-m",
         "uvicorn",
         "--host",
         host,
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
         "--no-access-log",
         "--no-proxy-headers",
         "--factory",

@@ -6,7 +6,10 @@ does not exist yet, and the old keys age out (LRU locally, a TTL in Redis).
 
 - local profile: an in-process LRU (one worker; nothing to share);
 - prod profile: Redis, shared by every worker, so a query computed once serves them all. Redis
-  being down never fails a request: the answer is computed as if the cache were empty.
+  being down never fails a request: the answer is computed as if the cache were empty. In front
+  of it, a small in-process LRU (:class:`MemoryFirstCache`): an answer under a key never
+  changes (the key names the version), so a copy in memory is never stale, and a repeated
+  query costs neither a Redis round trip nor a thread hop.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from intellishop.settings import Profile, Settings
 log = logging.getLogger(__name__)
 
 LOCAL_MAX_ENTRIES = 4096
+#: Answers each prod worker also keeps in memory (Redis holds them all).
+MEMORY_FIRST_MAX_ENTRIES = 512
 REDIS_TTL_SECONDS = 24 * 3600
 REDIS_PREFIX = "intellishop:serving:cache:"
 
@@ -34,6 +39,10 @@ class ResponseCache(Protocol):
     blocking: bool
 
     def get(self, key: str) -> bytes | None: ...
+
+    def get_now(self, key: str) -> bytes | None:
+        """The answer if this process holds it in memory; never waits (None: ask ``get``)."""
+        ...
 
     def set(self, key: str, value: bytes) -> None: ...
 
@@ -54,6 +63,8 @@ class LocalLRUCache:
             if value is not None:
                 self._entries.move_to_end(key)
             return value
+
+    get_now = get
 
     def set(self, key: str, value: bytes) -> None:
         with self._lock:
@@ -86,11 +97,42 @@ class RedisResponseCache:
             return None
         return value if isinstance(value, bytes) else None
 
+    def get_now(self, key: str) -> bytes | None:
+        return None
+
     def set(self, key: str, value: bytes) -> None:
         try:
             self.client.set(self.prefix + key, value, ex=self.ttl_seconds)
         except redis.RedisError as error:
             log.warning("response cache unavailable: %s", error)
+
+
+class MemoryFirstCache:
+    """``shared`` (Redis) behind an in-process LRU of the most used answers.
+
+    Correct only because a key's answer never changes (keys hold the published version).
+    """
+
+    blocking = True
+
+    def __init__(self, shared: ResponseCache, max_entries: int = MEMORY_FIRST_MAX_ENTRIES) -> None:
+        self.shared = shared
+        self.memory = LocalLRUCache(max_entries)
+
+    def get_now(self, key: str) -> bytes | None:
+        return self.memory.get(key)
+
+    def get(self, key: str) -> bytes | None:
+        value = self.memory.get(key)
+        if value is None:
+            value = self.shared.get(key)
+            if value is not None:
+                self.memory.set(key, value)
+        return value
+
+    def set(self, key: str, value: bytes) -> None:
+        self.memory.set(key, value)
+        self.shared.set(key, value)
 
 
 def open_response_cache(settings: Settings) -> ResponseCache:
@@ -104,5 +146,5 @@ def open_response_cache(settings: Settings) -> ResponseCache:
             socket_connect_timeout=0.2,
             retry=Retry(NoBackoff(), 0),
         )
-        return RedisResponseCache(client)
+        return MemoryFirstCache(RedisResponseCache(client))
     return LocalLRUCache()

@@ -93,9 +93,21 @@ async def metrics(request: Request) -> Response:
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
+#: (route, method, status) -> its counter and histogram children: ``labels()`` validates and
+#: locks on every call, a dictionary lookup does not (same label sets, so same cardinality).
+_CHILDREN: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+
 class RequestMetricsMiddleware(ObservedRequests):
     """Counts and times every HTTP request of the API."""
 
     def observe(self, scope: Scope, route: str, method: str, status: int, seconds: float) -> None:
-        REQUESTS.labels(route=route, method=method, status=str(status)).inc()
-        REQUEST_SECONDS.labels(route=route).observe(seconds)
+        key = (route, method, status)
+        children = _CHILDREN.get(key)
+        if children is None:
+            children = _CHILDREN[key] = (
+                REQUESTS.labels(route=route, method=method, status=str(status)),
+                REQUEST_SECONDS.labels(route=route),
+            )
+        children[0].inc()
+        children[1].observe(seconds)

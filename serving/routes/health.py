@@ -12,7 +12,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", summary="The API is up")
-def healthz(settings: SettingsDep, catalog: CatalogDep) -> dict[str, Any]:
+async def healthz(settings: SettingsDep, catalog: CatalogDep) -> dict[str, Any]:
     return {
         "status": "ok",
         "service": "api",

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from starlette.datastructures import State
+from starlette.types import Scope
 
+from intellishop.tenants import Tenant
+
+from ..auth import Access
+from ..catalog import VersionIndex
 from ..deps import PublicTenant, PublishedIndex, ServedEvents
 from ..fast_json import json_response
+from ..fast_path import FastPathRoute, QueryArgs, fast_index, fast_path, fast_principal
 from ..recommend import AlgorithmChooser, RecommendationRequest, recommend
 from ..schemas import Recommendations
+from ..served_events import ServedEventLog
 
-router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"])
+router = APIRouter(
+    prefix="/v1/recommendations", tags=["recommendations"], route_class=FastPathRoute
+)
 
 
 @router.get(
@@ -64,14 +75,42 @@ async def recommendations(
         ),
     ] = None,
 ) -> Response:
+    return answer(
+        request.app.state,
+        tenant,
+        index,
+        served,
+        user_id,
+        n=n,
+        category=category,
+        context=context,
+        exclude=exclude,
+        algorithm=algorithm,
+    )
+
+
+def answer(
+    state: State,
+    tenant: Tenant,
+    index: VersionIndex,
+    served: ServedEventLog,
+    user_id: str,
+    *,
+    n: int,
+    category: str | None,
+    context: str | None,
+    exclude: list[str] | None,
+    algorithm: str | None,
+) -> Response:
+    """The list, logged as served: the one body of the FastAPI endpoint and the fast path."""
     if algorithm is None:
-        chooser: AlgorithmChooser | None = getattr(request.app.state, "choose_algorithm", None)
+        chooser: AlgorithmChooser | None = getattr(state, "choose_algorithm", None)
         if chooser is not None:
             algorithm = chooser(tenant.tenant_id, user_id)
     skip = frozenset(
         part.strip() for value in exclude or [] for part in value.split(",") if part.strip()
     )
-    answer = recommend(
+    result = recommend(
         index,
         RecommendationRequest(
             user_id=user_id,
@@ -86,8 +125,8 @@ async def recommendations(
     served.record(
         tenant.tenant_id,
         recommendation_id=recommendation_id,
-        algorithm=answer.algorithm,
-        product_ids=[item["product_id"] for item in answer.items],
+        algorithm=result.algorithm,
+        product_ids=[item["product_id"] for item in result.items],
         surface="recommendations",
         model_version=index.version,
         user_id=user_id,
@@ -97,10 +136,48 @@ async def recommendations(
         {
             "tenant_id": tenant.tenant_id,
             "user_id": user_id,
-            "algorithm": answer.algorithm,
-            "cold_start": answer.cold_start,
+            "algorithm": result.algorithm,
+            "cold_start": result.cold_start,
             "model_version": index.version,
             "recommendation_id": recommendation_id,
-            "items": answer.items,
+            "items": result.items,
         }
+    )
+
+
+_ALGORITHM = re.compile(r"^[a-z0-9_]{1,40}$")
+
+
+@fast_path(recommendations)
+async def recommendations_fast(scope: Scope) -> Response | None:
+    """The endpoint for an ordinary request, without FastAPI's dependency solving."""
+    user_id = scope["path_params"].get("user_id", "")
+    if not 1 <= len(user_id) <= 256:
+        return None
+    args = QueryArgs(scope)
+    n = args.integer("n", 10, 1, 100)
+    category = args.text("category")
+    context = args.text("context")
+    exclude = args.texts("exclude", 100)
+    algorithm = args.text("algorithm", pattern=_ALGORITHM)
+    if not args.ok:
+        return None
+    principal = fast_principal(scope, Access.PUBLIC)
+    if principal is None:
+        return None
+    index = fast_index(scope, principal)
+    if index is None:
+        return None
+    app = scope["app"]
+    return answer(
+        app.state,
+        principal.tenant,
+        index,
+        app.state.served_events,
+        user_id,
+        n=n,
+        category=category,
+        context=context,
+        exclude=exclude,
+        algorithm=algorithm,
     )

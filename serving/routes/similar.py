@@ -6,13 +6,19 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
+from starlette.types import Scope
 
+from intellishop.tenants import Tenant
+
+from ..auth import Access
 from ..catalog import COLD_START_TRENDING, ProductItem, VersionIndex
 from ..deps import ProductIdPath, PublicTenant, PublishedIndex, ServedEvents
 from ..fast_json import json_response
+from ..fast_path import FastPathRoute, QueryArgs, fast_index, fast_path, fast_principal
 from ..schemas import SimilarProducts
+from ..served_events import ServedEventLog
 
-router = APIRouter(prefix="/v1/products", tags=["recommendations"])
+router = APIRouter(prefix="/v1/products", tags=["recommendations"], route_class=FastPathRoute)
 
 #: ``algorithm`` of the answer when no similar products are published for the product.
 CATEGORY_TRENDING = "category_trending"
@@ -84,6 +90,20 @@ async def similar(
 ) -> Response:
     if not index.knows_product(product_id):
         raise unknown_product(tenant.tenant_id, product_id)
+    return answer(tenant, index, served, product_id, n=n, algorithm=algorithm, user_id=user_id)
+
+
+def answer(
+    tenant: Tenant,
+    index: VersionIndex,
+    served: ServedEventLog,
+    product_id: str,
+    *,
+    n: int,
+    algorithm: str | None,
+    user_id: str | None,
+) -> Response:
+    """A known product's shelf, logged as served: the endpoint's body and the fast path's."""
     used, fallback, items = similar_items(index, product_id, n, algorithm)
     recommendation_id = uuid.uuid4().hex
     served.record(
@@ -106,4 +126,31 @@ async def similar(
             "recommendation_id": recommendation_id,
             "items": items,
         }
+    )
+
+
+_ALGORITHMS = frozenset(ALGORITHMS)
+
+
+@fast_path(similar)
+async def similar_fast(scope: Scope) -> Response | None:
+    """The endpoint for an ordinary request about a known product (an unknown one: FastAPI)."""
+    product_id = scope["path_params"].get("product_id", "")
+    if not 1 <= len(product_id) <= 256:
+        return None
+    args = QueryArgs(scope)
+    n = args.integer("n", 10, 1, 100)
+    algorithm = args.choice("algorithm", _ALGORITHMS)
+    user_id = args.text("user_id")
+    if not args.ok:
+        return None
+    principal = fast_principal(scope, Access.PUBLIC)
+    if principal is None:
+        return None
+    index = fast_index(scope, principal)
+    if index is None or not index.knows_product(product_id):
+        return None
+    served: ServedEventLog = scope["app"].state.served_events
+    return answer(
+        principal.tenant, index, served, product_id, n=n, algorithm=algorithm, user_id=user_id
     )
