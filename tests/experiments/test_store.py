@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -112,6 +113,21 @@ def test_running_experiment_reads_the_profile_store(settings: Settings) -> None:
     assert found is not None and found.key == "recs-als"
     assert running_experiment(settings, "shop-b", "recommendations", cache_seconds=0) is None
     assert running_experiment(settings, "shop-a", "email", cache_seconds=0) is None
+
+
+def test_an_aged_answer_is_served_while_it_is_read_again(settings: Settings) -> None:
+    """Once cached, a request never waits for the store: an aged answer is served once more
+    while a background thread reads the new one, which the next request sees."""
+    store = open_store(settings)
+    store.create(make_experiment())
+    assert running_experiment(settings, "shop-a", "recommendations", cache_seconds=0.2) is None
+    store.start("shop-a", "recs-als")
+    time.sleep(0.25)
+    assert running_experiment(settings, "shop-a", "recommendations", cache_seconds=0.2) is None
+    deadline = time.monotonic() + 10
+    while running_experiment(settings, "shop-a", "recommendations", cache_seconds=0.2) is None:
+        assert time.monotonic() < deadline, "the background re-read never landed"
+        time.sleep(0.02)
 
 
 def test_prod_profile_uses_postgresql(
