@@ -76,6 +76,18 @@ class Database:
             return []
         return list(cur.fetchall())
 
+    def run_many(self, text: str, rows: Sequence[Params]) -> int:
+        """One statement for many rows, in order: one call, not one round trip per row
+        (psycopg 3 pipelines ``executemany``). The number of rows changed, all together."""
+        if not rows:
+            return 0
+        con = self._connection()
+        if self.dialect == "sqlite":
+            return int(con.executemany(self.sql(text), [tuple(r) for r in rows]).rowcount)
+        with con.cursor() as cur:
+            cur.executemany(self.sql(text), [tuple(r) for r in rows])
+            return int(cur.rowcount)
+
     def count(self, text: str, params: Params = ()) -> int:
         """Execute one statement; the number of rows it changed."""
         cur = self._connection().execute(self.sql(text), tuple(params))

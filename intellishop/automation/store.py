@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -317,6 +317,37 @@ class AutomationStore:
 
     # --- scheduling --------------------------------------------------------------------------
 
+    _SCHEDULE = (
+        "insert into {s}scheduled_actions (tenant_id, rule_id, trigger_id, person_id,"
+        " idem_key, occurred_at_us, due_at_us, status, trigger_json, created_at_us)"
+        " values (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)"
+        " on conflict (idem_key) do nothing"
+    )
+
+    @staticmethod
+    def scheduled_row(
+        *,
+        tenant_id: str,
+        rule_id: str,
+        trigger_id: str,
+        person_id: str,
+        occurred_at_us: int,
+        due_at_us: int,
+        trigger: dict[str, Any],
+    ) -> tuple[Any, ...]:
+        """The bound values of one :meth:`schedule` (for :meth:`schedule_many`)."""
+        return (
+            tenant_id,
+            rule_id,
+            trigger_id,
+            person_id,
+            f"{rule_id}:{trigger_id}",
+            occurred_at_us,
+            due_at_us,
+            json.dumps(trigger, default=str),
+            now_us(),
+        )
+
     def schedule(
         self,
         *,
@@ -329,25 +360,21 @@ class AutomationStore:
         trigger: dict[str, Any],
     ) -> bool:
         """Schedule the rule's actions for a trigger; False when that trigger was seen before."""
-        return bool(
-            self.db.count(
-                "insert into {s}scheduled_actions (tenant_id, rule_id, trigger_id, person_id,"
-                " idem_key, occurred_at_us, due_at_us, status, trigger_json, created_at_us)"
-                " values (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)"
-                " on conflict (idem_key) do nothing",
-                (
-                    tenant_id,
-                    rule_id,
-                    trigger_id,
-                    person_id,
-                    f"{rule_id}:{trigger_id}",
-                    occurred_at_us,
-                    due_at_us,
-                    json.dumps(trigger, default=str),
-                    now_us(),
-                ),
-            )
+        row = self.scheduled_row(
+            tenant_id=tenant_id,
+            rule_id=rule_id,
+            trigger_id=trigger_id,
+            person_id=person_id,
+            occurred_at_us=occurred_at_us,
+            due_at_us=due_at_us,
+            trigger=trigger,
         )
+        return bool(self.db.count(self._SCHEDULE, row))
+
+    def schedule_many(self, rows: Sequence[tuple[Any, ...]]) -> int:
+        """Many :meth:`schedule` at once, in order (rows from :meth:`scheduled_row`); how many
+        were new (a trigger seen before, or twice among the rows, counts once)."""
+        return self.db.run_many(self._SCHEDULE, rows)
 
     def cancel_pending(
         self, tenant_id: str, person_ids: Iterable[str], rule_ids: Iterable[str], before_us: int
@@ -721,6 +748,55 @@ class AutomationStore:
             (tenant_id, product_id, person_id, at_us),
         )
 
+    def record_views(self, views: Sequence[tuple[str, str, str, int]]) -> None:
+        """Many :meth:`record_view` at once, in order: (tenant, product, person, viewed at)."""
+        self.db.run_many(
+            "insert into {s}product_views (tenant_id, product_id, person_id, viewed_at_us)"
+            " values (?, ?, ?, ?) on conflict (tenant_id, product_id, person_id)"
+            " do update set viewed_at_us = excluded.viewed_at_us",
+            views,
+        )
+
+    def users_of(self, tenant_id: str, anonymous_ids: Sequence[str]) -> dict[str, str]:
+        """:meth:`user_of` for many anonymous ids at once (those without a user are absent)."""
+        found: dict[str, str] = {}
+        for chunk in _chunks(anonymous_ids):
+            rows = self.db.run(
+                "select anonymous_id, user_id from {s}aliases where tenant_id = ?"
+                f" and anonymous_id in ({', '.join('?' * len(chunk))})",
+                (tenant_id, *chunk),
+            )
+            found.update((str(a), str(u)) for a, u in rows)
+        return found
+
+    def profiles(self, tenant_id: str, person_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """:meth:`profile` for many people at once (those without one are absent)."""
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(person_ids):
+            rows = self.db.run(
+                "select person_id, email, country, traits from {s}profiles where tenant_id = ?"
+                f" and person_id in ({', '.join('?' * len(chunk))})",
+                (tenant_id, *chunk),
+            )
+            for person, email, country, traits in rows:
+                found[str(person)] = {
+                    "email": email, "country": country, "traits": json.loads(traits)
+                }  # fmt: skip
+        return found
+
+    def segments_of_many(self, tenant_id: str, person_ids: Sequence[str]) -> dict[str, list[str]]:
+        """:meth:`segments_of` for many people at once (those in none are absent)."""
+        found: dict[str, list[str]] = {}
+        for chunk in _chunks(person_ids):
+            rows = self.db.run(
+                "select person_id, segment from {s}segment_members where tenant_id = ?"
+                f" and person_id in ({', '.join('?' * len(chunk))}) order by person_id, segment",
+                (tenant_id, *chunk),
+            )
+            for person, segment in rows:
+                found.setdefault(str(person), []).append(str(segment))
+        return found
+
     def viewers(self, tenant_id: str, product_id: str, since_us: int) -> list[str]:
         rows = self.db.run(
             "select person_id from {s}product_views where tenant_id = ? and product_id = ?"
@@ -823,3 +899,9 @@ class AutomationStore:
             " on conflict (name) do update set value = excluded.value",
             (name, value),
         )
+
+
+def _chunks(values: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
+    """Bind lists of at most ``size`` values (SQLite allows 32,766 per statement)."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

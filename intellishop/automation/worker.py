@@ -48,6 +48,8 @@ from .delivery.webhook import send_webhook, webhook_client
 from .experiments import EmailArm, EmailExperiments, exposure
 from .facts import PublishedFacts
 from .messages import render_message
+from .metrics import PROGRESS, WorkerProgress
+from .read_batch import ReadBatch
 from .rules import BACK_IN_STOCK, PRICE_DROPPED, WIN_BACK_DUE, AddToSegmentAction, Rule
 from .store import AutomationStore, Delivery, ScheduledAction, now_us
 
@@ -55,6 +57,9 @@ log = logging.getLogger(__name__)
 
 #: The worker's consumer of the event log (the loader's is ``raw-loader``).
 AUTOMATION_CONSUMER = "automation"
+#: The consumer group's lag is measured at most this often (seconds): once per pass when idle,
+#: and during a long catch-up too, where one pass reads for minutes.
+LAG_SECONDS = 5.0
 _DAY_US = 86_400 * 1_000_000
 
 
@@ -129,6 +134,7 @@ class Worker:
         *,
         store: AutomationStore | None = None,
         event_log: EventLog | None = None,
+        progress: WorkerProgress | None = None,
     ) -> None:
         self.settings = settings
         self.config = config or AutomationConfig.from_settings(settings)
@@ -149,6 +155,12 @@ class Worker:
         self.email_experiments = EmailExperiments(settings)
         #: Exposures of the firings of this pass, appended once they are committed.
         self._exposures: dict[str, list[LoggedEvent]] = {}
+        #: Lag and events processed, for the metrics server (automation/metrics.py).
+        self.progress = PROGRESS if progress is None else progress
+        self.lag_seconds = LAG_SECONDS
+        self._lag_measured_at = float("-inf")
+        #: Per-event lookups: the store, or during a read its batched view (read_batch.py).
+        self._reads: AutomationStore | ReadBatch = self.store
 
     # --- the loop ----------------------------------------------------------------------------
 
@@ -189,16 +201,45 @@ class Worker:
         return [r for r in self._rules if r.tenant_id == tenant_id]
 
     def ingest_log(self, report: PassReport) -> None:
-        while True:
-            entries = self.event_log.read(AUTOMATION_CONSUMER, self.config.read_limit)
-            if not entries:
-                return
-            with self.store.db.transaction():
-                for entry in entries:
-                    self._ingest_entry(entry, report)
-            self.event_log.commit(AUTOMATION_CONSUMER, entries[-1].entry_id)
-            if len(entries) < self.config.read_limit:
-                return
+        try:
+            while True:
+                entries = self.event_log.read(AUTOMATION_CONSUMER, self.config.read_limit)
+                if not entries:
+                    return
+                before = report.events
+                with self.store.db.transaction():
+                    batch = ReadBatch(self.store, entries, with_segments=bool(self._rules))
+                    self._reads = batch
+                    try:
+                        for entry in entries:
+                            self._ingest_entry(entry, report)
+                        batch.flush()
+                        report.scheduled += batch.scheduled
+                    finally:
+                        self._reads = self.store
+                self.event_log.commit(AUTOMATION_CONSUMER, entries[-1].entry_id)
+                self.progress.add_events(report.events - before)
+                if len(entries) < self.config.read_limit:
+                    return
+                self.measure_lag()
+        finally:
+            self.measure_lag()
+
+    def measure_lag(self, *, force: bool = False) -> None:
+        """How far the consumer group is behind, for the metrics: one XINFO / SQLite count.
+
+        At most every ``lag_seconds``: the Redis figure needs an XRANGE scan after deletions
+        (erasure), which must not run after every read."""
+        moment = time.monotonic()
+        if not force and moment - self._lag_measured_at < self.lag_seconds:
+            return
+        self._lag_measured_at = moment
+        try:
+            entries: int | None = self.event_log.lag(AUTOMATION_CONSUMER)
+        except Exception:  # the next read reports the outage; the metric just goes missing
+            log.warning("event log lag unreadable", exc_info=True)
+            entries = None
+        self.progress.set_lag(AUTOMATION_CONSUMER, entries)
 
     def _ingest_entry(self, entry: LogEntry, report: PassReport) -> None:
         tenant_id = entry.batch.tenant_id
@@ -210,12 +251,12 @@ class Worker:
     def _ingest_event(
         self, tenant_id: str, event: LoggedEvent, rules: list[Rule], report: PassReport
     ) -> None:
-        store = self.store
+        reads = self._reads
         properties, context = _json(event.properties), _json(event.context)
         user_id, anonymous_id = event.user_id, event.anonymous_id
         if user_id and anonymous_id:
-            store.add_alias(tenant_id, anonymous_id, user_id)
-        linked = store.user_of(tenant_id, anonymous_id) if anonymous_id and not user_id else None
+            reads.add_alias(tenant_id, anonymous_id, user_id)
+        linked = reads.user_of(tenant_id, anonymous_id) if anonymous_id and not user_id else None
         person = user_id or linked or anonymous_id
         if person is None:
             return
@@ -224,17 +265,17 @@ class Worker:
         if event.type == "identify":
             traits = _json(event.traits)
             email = traits.get("email") if isinstance(traits.get("email"), str) else None
-            store.upsert_profile(tenant_id, person, email, country, traits, event.received_at_us)
-        elif country and not store.profile(tenant_id, person).get("country"):
-            store.upsert_profile(tenant_id, person, None, country, {}, event.received_at_us)
+            reads.upsert_profile(tenant_id, person, email, country, traits, event.received_at_us)
+        elif country and not reads.profile(tenant_id, person).get("country"):
+            reads.upsert_profile(tenant_id, person, None, country, {}, event.received_at_us)
         if event.type != "track" or not event.event:
             return
         name = event.event
         if name == "Product Viewed" and isinstance(properties.get("product_id"), str):
-            store.record_view(tenant_id, properties["product_id"], person, event.timestamp_us)
+            reads.record_view(tenant_id, properties["product_id"], person, event.timestamp_us)
         cancelling = [r.rule_id for r in rules if name in r.spec.cancel_on]
         if cancelling:
-            report.cancelled += store.cancel_pending(
+            report.cancelled += reads.cancel_pending(
                 tenant_id, person_ids, cancelling, event.timestamp_us
             )
         if name == "Order Completed":
@@ -300,7 +341,7 @@ class Worker:
     def _customer(self, tenant_id: str, person_ids: list[str]) -> dict[str, Any]:
         facts = self.facts.customer(tenant_id, person_ids)
         for person_id in person_ids:
-            profile = self.store.profile(tenant_id, person_id)
+            profile = self._reads.profile(tenant_id, person_id)
             if profile:
                 facts.setdefault("email", profile.get("email"))
                 facts.setdefault("country", profile.get("country"))
@@ -308,7 +349,7 @@ class Worker:
                 break
         # Segments the automation added people to, and the dashboards' saved segments.
         facts["segments"] = sorted(
-            {s for p in person_ids for s in self.store.segments_of(tenant_id, p)}
+            {s for p in person_ids for s in self._reads.segments_of(tenant_id, p)}
             | set(facts.pop("saved_segments", []))
         )
         if isinstance(facts.get("traits"), dict):
@@ -325,15 +366,18 @@ class Worker:
         if not all_hold(rule.spec.conditions, facts, match=rule.spec.match):
             return
         due = trigger.received_at_us + rule.spec.delay_seconds * 1_000_000
-        if self.store.schedule(
-            tenant_id=trigger.tenant_id,
-            rule_id=rule.rule_id,
-            trigger_id=trigger.message_id,
-            person_id=trigger.person_id,
-            occurred_at_us=trigger.occurred_at_us,
-            due_at_us=due,
-            trigger={**trigger.as_json(), "person_ids": trigger.person_ids},
-        ):
+        action: dict[str, Any] = {
+            "tenant_id": trigger.tenant_id,
+            "rule_id": rule.rule_id,
+            "trigger_id": trigger.message_id,
+            "person_id": trigger.person_id,
+            "occurred_at_us": trigger.occurred_at_us,
+            "due_at_us": due,
+            "trigger": {**trigger.as_json(), "person_ids": trigger.person_ids},
+        }
+        if isinstance(self._reads, ReadBatch):  # reading the log: one insert per read
+            self._reads.schedule(**action)
+        elif self.store.schedule(**action):
             report.scheduled += 1
 
     # --- 2. what is not an event -------------------------------------------------------------
