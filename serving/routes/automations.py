@@ -199,7 +199,7 @@ def dead_letters(tenant: CustomersTenant, store: StoreDep) -> DeliveryList:
     summary="Send a dead letter again (same idempotency key, fresh retries)",
 )
 def replay(
-    delivery_id: Annotated[int, Path(ge=1)], tenant: AdminTenant, store: StoreDep
+    delivery_id: Annotated[int, Path(ge=1, le=2**63 - 1)], tenant: AdminTenant, store: StoreDep
 ) -> DeliveryOut:
     if not store.replay(delivery_id, tenant.tenant_id):
         raise HTTPException(

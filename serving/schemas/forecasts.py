@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from .published import ProductAnswer, product_answer_example, with_examples
 
 
 class ForecastDay(BaseModel):
@@ -14,58 +16,33 @@ class ForecastDay(BaseModel):
     yhat_upper: float = Field(description="Upper bound of the prediction interval.")
 
 
-class ProductForecast(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "tenant_id": "acme",
-                    "product_id": "p_42",
-                    "model_version": "20260101T020000000000Z",
-                    "days": [
-                        {
-                            "forecast_date": "2026-01-02",
-                            "yhat": 4.2,
-                            "yhat_lower": 1.0,
-                            "yhat_upper": 7.9,
-                        }
-                    ],
-                    "total_yhat": 4.2,
-                }
-            ]
-        }
+class ProductForecast(ProductAnswer):
+    model_config = with_examples(
+        product_answer_example(
+            days=[
+                {"forecast_date": "2026-01-02", "yhat": 4.2, "yhat_lower": 1.0, "yhat_upper": 7.9}
+            ],
+            total_yhat=4.2,
+        )
     )
 
-    tenant_id: str
-    product_id: str
-    model_version: str = Field(description="The published artifact version that answered.")
     days: list[ForecastDay] = Field(description="In date order; empty when not forecast.")
     total_yhat: float = Field(description="Expected units over the days returned.")
 
 
-class ReorderSuggestion(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "tenant_id": "acme",
-                    "product_id": "p_42",
-                    "model_version": "20260101T020000000000Z",
-                    "daily_demand_mean": 3.1,
-                    "daily_demand_std": 1.4,
-                    "lead_time_days": 7,
-                    "service_level": 0.95,
-                    "safety_stock": 6.1,
-                    "reorder_point": 27.8,
-                    "suggested_order_qty": 93.0,
-                }
-            ]
-        }
+class ReorderSuggestion(ProductAnswer):
+    model_config = with_examples(
+        product_answer_example(
+            daily_demand_mean=3.1,
+            daily_demand_std=1.4,
+            lead_time_days=7,
+            service_level=0.95,
+            safety_stock=6.1,
+            reorder_point=27.8,
+            suggested_order_qty=93.0,
+        )
     )
 
-    tenant_id: str
-    product_id: str
-    model_version: str
     daily_demand_mean: float = Field(description="Units a day, forecast mean.")
     daily_demand_std: float = Field(description="Standard deviation of daily units.")
     lead_time_days: float = Field(description="Days from ordering to stock on the shelf.")

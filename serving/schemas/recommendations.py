@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from pydantic.config import JsonDict
+
+from .published import MODEL_VERSION_EXAMPLE, ProductAnswer, product_answer_example, with_examples
 
 _ITEM_EXAMPLE: JsonDict = {
     "product_id": "p_42",
@@ -17,7 +19,7 @@ _ITEM_EXAMPLE: JsonDict = {
 
 
 class Product(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [_ITEM_EXAMPLE]})
+    model_config = with_examples(_ITEM_EXAMPLE)
 
     product_id: str
     name: str | None = Field(description="Null when the product is missing from the catalogue.")
@@ -29,19 +31,15 @@ class Product(BaseModel):
 
 
 class Recommendations(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "tenant_id": "acme",
-                    "user_id": "u_1",
-                    "algorithm": "blend",
-                    "cold_start": False,
-                    "model_version": "20260101T020000000000Z",
-                    "recommendation_id": "5f0c6b1e0d4a4e8f9a7b2c3d4e5f6a7b",
-                    "items": [_ITEM_EXAMPLE],
-                }
-            ]
+    model_config = with_examples(
+        {
+            "tenant_id": "acme",
+            "user_id": "u_1",
+            "algorithm": "blend",
+            "cold_start": False,
+            "model_version": MODEL_VERSION_EXAMPLE,
+            "recommendation_id": "5f0c6b1e0d4a4e8f9a7b2c3d4e5f6a7b",
+            "items": [_ITEM_EXAMPLE],
         }
     )
 
@@ -65,19 +63,16 @@ class Recommendations(BaseModel):
 
 
 class SimilarProducts(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "tenant_id": "acme",
-                    "product_id": "p_42",
-                    "algorithm": "als",
-                    "fallback": False,
-                    "model_version": "20260101T020000000000Z",
-                    "recommendation_id": "0b6f3c1e0d4a4e8f9a7b2c3d4e5f6a7b",
-                    "items": [{**_ITEM_EXAMPLE, "product_id": "p_7"}],
-                }
-            ]
+    # Not a ProductAnswer: its algorithm and fallback come before model_version in the body.
+    model_config = with_examples(
+        {
+            "tenant_id": "acme",
+            "product_id": "p_42",
+            "algorithm": "als",
+            "fallback": False,
+            "model_version": MODEL_VERSION_EXAMPLE,
+            "recommendation_id": "0b6f3c1e0d4a4e8f9a7b2c3d4e5f6a7b",
+            "items": [{**_ITEM_EXAMPLE, "product_id": "p_7"}],
         }
     )
 
@@ -101,48 +96,34 @@ class BoughtTogetherItem(Product):
     lift: float = Field(description="confidence / P(other product): above 1 is an affinity.")
 
 
-class FrequentlyBoughtTogether(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
+class FrequentlyBoughtTogether(ProductAnswer):
+    model_config = with_examples(
+        product_answer_example(
+            recommendation_id="9a6f3c1e0d4a4e8f9a7b2c3d4e5f6a7b",
+            items=[
                 {
-                    "tenant_id": "acme",
-                    "product_id": "p_42",
-                    "model_version": "20260101T020000000000Z",
-                    "recommendation_id": "9a6f3c1e0d4a4e8f9a7b2c3d4e5f6a7b",
-                    "items": [
-                        {
-                            **_ITEM_EXAMPLE,
-                            "product_id": "p_9",
-                            "algorithm": "co_purchase",
-                            "orders_together": 31,
-                            "confidence": 0.22,
-                            "lift": 3.4,
-                        }
-                    ],
+                    **_ITEM_EXAMPLE,
+                    "product_id": "p_9",
+                    "algorithm": "co_purchase",
+                    "orders_together": 31,
+                    "confidence": 0.22,
+                    "lift": 3.4,
                 }
-            ]
-        }
+            ],
+        )
     )
 
-    tenant_id: str
-    product_id: str
-    model_version: str
     recommendation_id: str = Field(description="As for recommendations: quote it in events.")
     items: list[BoughtTogetherItem] = Field(description="Highest rank first.")
 
 
 class Trending(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "tenant_id": "acme",
-                    "category": "Footwear",
-                    "model_version": "20260101T020000000000Z",
-                    "items": [{**_ITEM_EXAMPLE, "algorithm": "trending"}],
-                }
-            ]
+    model_config = with_examples(
+        {
+            "tenant_id": "acme",
+            "category": "Footwear",
+            "model_version": MODEL_VERSION_EXAMPLE,
+            "items": [{**_ITEM_EXAMPLE, "algorithm": "trending"}],
         }
     )
 

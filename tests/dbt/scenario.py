@@ -82,104 +82,131 @@ def message(
     }
 
 
+def track(
+    message_id: str,
+    at: datetime,
+    event: str,
+    properties: dict[str, Any],
+    *,
+    user: str | None = None,
+    anon: str | None = None,
+    context: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A ``track`` row: most of the scenario."""
+    return message(
+        message_id,
+        "track",
+        at,
+        event=event,
+        user=user,
+        anon=anon,
+        properties=properties,
+        context=context,
+    )
+
+
+def line(product: dict[str, Any], quantity: int = 1, **fields: Any) -> dict[str, Any]:
+    """A product with its quantity (a cart line or an order line), then any other fields."""
+    return {**product, "quantity": quantity, **fields}
+
+
+def order(
+    order_id: str,
+    revenue: float,
+    total: float | None = None,
+    products: list[dict[str, Any]] | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """``Order Completed`` properties: total defaults to revenue; other fields before products."""
+    properties = {
+        "order_id": order_id,
+        "revenue": revenue,
+        "total": revenue if total is None else total,
+        **fields,
+    }
+    return properties if products is None else {**properties, "products": products}
+
+
+def served(recommendation_id: str, algorithm: str, product_ids: list[str]) -> dict[str, Any]:
+    """``Recommendations Served`` properties, as the serving API logs them."""
+    return {
+        "recommendation_id": recommendation_id,
+        "algorithm": algorithm,
+        "product_ids": product_ids,
+    }
+
+
 MUG = {"product_id": "p1", "name": "Mug", "category": "Kitchen", "brand": "Acme", "price": 50}
+INTELLISHOP = {"library": {"name": "intellishop-serving"}}
 
 NY = [
     message("m01", "page", utc(1, 14, 0), anon="dev-1"),
-    message(
+    track(
         "m02",
-        "track",
         utc(1, 14, 10),
-        event="Product Viewed",
+        "Product Viewed",
+        MUG,
         anon="dev-1",
-        properties=MUG,
         context=browser("https://ny.example/p/mug"),
     ),
     message("m03", "identify", utc(1, 14, 20), user="alice", anon="dev-1"),
-    message(
-        "m04",
-        "track",
-        utc(1, 14, 25),
-        event="Product Added",
-        user="alice",
-        anon="dev-1",
-        properties={**MUG, "quantity": 2},
-    ),
-    message(
+    track("m04", utc(1, 14, 25), "Product Added", line(MUG, 2), user="alice", anon="dev-1"),
+    track(
         "m05",
-        "track",
         utc(1, 14, 35),
-        event="Order Completed",
+        "Order Completed",
+        order("o-1", 100, 120, [line(MUG, 2)], currency="usd"),
         user="alice",
         anon="dev-1",
-        properties={
-            "order_id": "o-1",
-            "revenue": 100,
-            "total": 120,
-            "currency": "usd",
-            "products": [{**MUG, "quantity": 2}],
-        },
     ),
     message("m06", "page", utc(1, 15, 5), user="alice", anon="dev-1"),
     message("m07", "page", utc(1, 15, 34, 59), user="alice", anon="dev-1"),
-    message(
+    track(
         "m08",
-        "track",
         utc(5, 12),
-        event="Order Refunded",
+        "Order Refunded",
+        {"order_id": "o-1", "total": 30},
         user="alice",
-        properties={"order_id": "o-1", "total": 30},
         context=SERVER,
     ),
     message("m09", "page", utc(2, 2, 50), anon="dev-2"),
-    message(
-        "m10",
-        "track",
-        utc(2, 3, 0),
-        event="Order Completed",
-        anon="dev-2",
-        properties={"order_id": "o-2", "revenue": 40, "total": 40},
-    ),
-    message(
+    track("m10", utc(2, 3, 0), "Order Completed", order("o-2", 40), anon="dev-2"),
+    track(
         "m11",
-        "track",
         utc(1, 18),
-        event="Product Viewed",
+        "Product Viewed",
+        {"product_id": "p2", "name": "Teapot", "category": "Kitchen", "price": "n/a"},
         anon="dev-3",
-        properties={"product_id": "p2", "name": "Teapot", "category": "Kitchen", "price": "n/a"},
     ),
     message("m12", "page", utc(3, 16), anon="bot-1", context=browser("/", CRAWLER)),
-    message(
+    track(
         "m13",
-        "track",
         utc(3, 16, 1),
-        event="Product Viewed",
+        "Product Viewed",
+        MUG,
         anon="bot-1",
-        properties=MUG,
         context=browser("/p/mug", CRAWLER),
     ),
     # What IntelliShop logged itself: a recommendation list served to alice (the API names a
     # list without a device by its recommendation id) and her exposure to an experiment. They
     # feed attribution and experiment results, never visits or identity links.
-    message(
+    track(
         "m30",
-        "track",
         utc(1, 20),
-        event="Recommendations Served",
+        "Recommendations Served",
+        served("r1", "blend", ["p1"]),
         user="alice",
         anon="rec-r1",
-        properties={"recommendation_id": "r1", "algorithm": "blend", "product_ids": ["p1"]},
-        context={"library": {"name": "intellishop-serving"}},
+        context=INTELLISHOP,
     ),
-    message(
+    track(
         "m31",
-        "track",
         utc(1, 20),
-        event="Experiment Viewed",
+        "Experiment Viewed",
+        {"experiment_id": "recs-1", "variation_id": "als"},
         user="alice",
         anon="rec-r1",
-        properties={"experiment_id": "recs-1", "variation_id": "als"},
-        context={"library": {"name": "intellishop-serving"}},
+        context=INTELLISHOP,
     ),
 ]
 #: m02 again: the client retried the batch, which the collector stores a second time.
@@ -188,13 +215,12 @@ NY_RETRY = [{**NY[1], "received_at": utc(1, 14, 12)}]
 ANVIL = {"product_id": "p1", "name": "Anvil", "category": "Tools", "brand": "Wile", "price": 80}
 BERLIN = [
     message("m01", "page", utc(1, 23, 30), anon="dev-1", context=browser("https://b.example/")),
-    message(
+    track(
         "b02",
-        "track",
         utc(1, 23, 40),
-        event="Order Completed",
+        "Order Completed",
+        order("o-1", 80, products=[ANVIL]),
         anon="dev-1",
-        properties={"order_id": "o-1", "revenue": 80, "total": 80, "products": [ANVIL]},
         context=browser("https://b.example/checkout"),
     ),
 ]
@@ -209,64 +235,54 @@ RUG = {"product_id": "p2", "name": "Rug", "category": "Home", "price": 40}
 VASE = {"product_id": "p3", "name": "Vase", "category": "Home", "price": 20}
 CANDLE = {"product_id": "p4", "name": "Candle", "category": "Home", "price": 10}
 SHOP = london("https://lon.example/")
+
+
+def in_lon_shop(
+    message_id: str,
+    at: datetime,
+    event: str,
+    properties: dict[str, Any],
+    *,
+    user: str | None = None,
+    anon: str,
+) -> dict[str, Any]:
+    """A ``track`` row sent by the London shop's pages."""
+    return track(message_id, at, event, properties, user=user, anon=anon, context=SHOP)
+
+
 LON = [
     # dave: served, clicks and adds from r3, orders nine days later (outside the window).
-    message(
+    track(
         "l01",
-        "track",
         utc(1, 8, 0),
-        event="Recommendations Served",
+        "Recommendations Served",
+        served("r3", "als", ["p3", "p1"]),
         anon="dev-d",
-        properties={"recommendation_id": "r3", "algorithm": "als", "product_ids": ["p3", "p1"]},
         context=SERVER,
     ),
-    message(
-        "l02",
-        "track",
-        utc(1, 8, 1),
-        event="Product Clicked",
-        anon="dev-d",
-        properties={**VASE, "recommendation_id": "r3"},
-        context=SHOP,
+    in_lon_shop(
+        "l02", utc(1, 8, 1), "Product Clicked", {**VASE, "recommendation_id": "r3"}, anon="dev-d"
     ),
-    message(
-        "l03",
-        "track",
-        utc(1, 8, 2),
-        event="Product Added",
-        anon="dev-d",
-        properties={**VASE, "quantity": 1, "recommendation_id": "r3"},
-        context=SHOP,
+    in_lon_shop(
+        "l03", utc(1, 8, 2), "Product Added", line(VASE, recommendation_id="r3"), anon="dev-d"
     ),
     message("l04", "identify", utc(1, 8, 5), user="dave", anon="dev-d", context=SHOP),
-    message(
+    in_lon_shop(
         "l05",
-        "track",
         utc(10, 9, 0),
-        event="Order Completed",
+        "Order Completed",
+        order("L-2", 20, products=[line(VASE)]),
         user="dave",
         anon="dev-d",
-        properties={
-            "order_id": "L-2",
-            "revenue": 20,
-            "total": 20,
-            "products": [{**VASE, "quantity": 1}],
-        },
-        context=SHOP,
     ),
     # carol: served r1, identifies, clicks and adds p1 from it; served r2 the next day.
     message("l06", "page", utc(3, 9, 0), anon="dev-c", context=SHOP),
-    message(
+    track(
         "l07",
-        "track",
         utc(3, 9, 1),
-        event="Recommendations Served",
+        "Recommendations Served",
+        served("r1", "als", ["p1", "p2", "p3"]),
         anon="dev-c",
-        properties={
-            "recommendation_id": "r1",
-            "algorithm": "als",
-            "product_ids": ["p1", "p2", "p3"],
-        },
         context=SERVER,
     ),
     message(
@@ -278,144 +294,96 @@ LON = [
         context=SHOP,
         traits={"email": "carol@example.com", "first_name": "Carol", "last_name": "Jones"},
     ),
-    message(
+    in_lon_shop(
         "l09",
-        "track",
         utc(3, 9, 3),
-        event="Product Clicked",
+        "Product Clicked",
+        {**LAMP, "recommendation_id": "r1"},
         user="carol",
         anon="dev-c",
-        properties={**LAMP, "recommendation_id": "r1"},
-        context=SHOP,
     ),
-    message(
+    in_lon_shop(
         "l10",
-        "track",
         utc(3, 9, 4),
-        event="Product Added",
+        "Product Added",
+        line(LAMP, recommendation_id="r1"),
         user="carol",
         anon="dev-c",
-        properties={**LAMP, "quantity": 1, "recommendation_id": "r1"},
-        context=SHOP,
     ),
-    message(
+    track(
         "l11",
-        "track",
         utc(4, 12, 0),
-        event="Recommendations Served",
+        "Recommendations Served",
+        served("r2", "trending", ["p2", "p3"]),
         user="carol",
         anon="dev-c",
-        properties={
-            "recommendation_id": "r2",
-            "algorithm": "trending",
-            "product_ids": ["p2", "p3"],
-        },
         context=SERVER,
     ),
     # L-1: p1 through her click of r1 two days before, p2 because its line quotes r2.
-    message(
+    in_lon_shop(
         "l12",
-        "track",
         utc(5, 10, 0),
-        event="Order Completed",
+        "Order Completed",
+        order(
+            "L-1",
+            70,
+            coupon="WELCOME10",
+            products=[line(LAMP), line(RUG, recommendation_id="r2")],
+        ),
         user="carol",
         anon="dev-c",
-        properties={
-            "order_id": "L-1",
-            "revenue": 70,
-            "total": 70,
-            "coupon": "WELCOME10",
-            "products": [
-                {**LAMP, "quantity": 1},
-                {**RUG, "quantity": 1, "recommendation_id": "r2"},
-            ],
-        },
-        context=SHOP,
     ),
-    message(
+    in_lon_shop(
         "l13",
-        "track",
         utc(8, 15, 0),
-        event="Order Completed",
+        "Order Completed",
+        order("L-3", 10, products=[line(CANDLE)]),
         user="carol",
         anon="dev-c",
-        properties={
-            "order_id": "L-3",
-            "revenue": 10,
-            "total": 10,
-            "products": [{**CANDLE, "quantity": 1}],
-        },
-        context=SHOP,
     ),
     # erin: views, adds, starts a checkout, leaves.
-    message(
-        "l14",
-        "track",
-        utc(2, 20, 0),
-        event="Product Viewed",
-        anon="dev-e",
-        properties=RUG,
-        context=SHOP,
-    ),
-    message(
-        "l15",
-        "track",
-        utc(2, 20, 1),
-        event="Product Added",
-        anon="dev-e",
-        properties={**RUG, "quantity": 1},
-        context=SHOP,
-    ),
-    message(
+    in_lon_shop("l14", utc(2, 20, 0), "Product Viewed", RUG, anon="dev-e"),
+    in_lon_shop("l15", utc(2, 20, 1), "Product Added", line(RUG), anon="dev-e"),
+    in_lon_shop(
         "l16",
-        "track",
         utc(2, 20, 3),
-        event="Checkout Started",
+        "Checkout Started",
+        {"order_id": "chk-e", "revenue": 40, "products": [line(RUG)]},
         anon="dev-e",
-        properties={"order_id": "chk-e", "revenue": 40, "products": [{**RUG, "quantity": 1}]},
-        context=SHOP,
     ),
     # frank: one order, long ago.
-    message(
+    in_lon_shop(
         "l17",
-        "track",
         datetime(2024, 11, 1, 12, 0, tzinfo=UTC),
-        event="Order Completed",
+        "Order Completed",
+        order("L-0", 15, products=[{**RUG, "price": 15}]),
         user="frank",
         anon="dev-f",
-        properties={
-            "order_id": "L-0",
-            "revenue": 15,
-            "total": 15,
-            "products": [{**RUG, "price": 15}],
-        },
-        context=SHOP,
     ),
 ]
+
+
+def catalogue_row(
+    product_id: str, name: str, brand: str | None, price: float, sku: str
+) -> dict[str, Any]:
+    """One row of the ny shop's catalogue import, imported on 1 March."""
+    return {
+        "product_id": product_id,
+        "name": name,
+        "category": "Kitchenware",
+        "brand": brand,
+        "price": price,
+        "currency": "USD",
+        "sku": sku,
+        "imported_at": datetime(2025, 3, 1, tzinfo=UTC),
+    }
+
 
 #: The ny shop's imported catalogue (ingest/imports/products.py's columns): p1 renamed and
 #: repriced, p9 never seen in events.
 NY_CATALOG = [
-    {
-        "product_id": "p1",
-        "name": "Ceramic Mug",
-        "category": "Kitchenware",
-        "brand": None,
-        "price": 45.0,
-        "currency": "USD",
-        "sku": "MUG-1",
-        "imported_at": datetime(2025, 3, 1, tzinfo=UTC),
-    },
-    {
-        "product_id": "p9",
-        "name": "Kettle",
-        "category": "Kitchenware",
-        "brand": "Acme",
-        "price": 60.0,
-        "currency": "USD",
-        "sku": "KET-9",
-        "imported_at": datetime(2025, 3, 1, tzinfo=UTC),
-    },
+    catalogue_row("p1", "Ceramic Mug", None, 45.0, "MUG-1"),
+    catalogue_row("p9", "Kettle", "Acme", 60.0, "KET-9"),
 ]
 
 TENANTS = pa.table(
