@@ -144,6 +144,7 @@ def run_demo(settings: Settings, *, days: int, customers: int, keep_running: boo
     os.environ.update(service_env(settings))
     # Ctrl-C and a polite kill both stop every service. SIGINT is set explicitly because a shell
     # that starts the demo in the background hands it down ignored.
+    found = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     known = services(settings)
@@ -235,6 +236,9 @@ def run_demo(settings: Settings, *, days: int, customers: int, keep_running: boo
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         supervisor.stop_all()
         console.print("all demo services stopped")
+        for signum, handler in zip((signal.SIGINT, signal.SIGTERM), found, strict=True):
+            if handler is not None:  # as the caller had them
+                signal.signal(signum, handler)
 
 
 def _print_urls(settings: Settings, keys: dict[str, str], seconds: float) -> None:

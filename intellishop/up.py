@@ -43,6 +43,7 @@ def run_up(
 ) -> int:
     settings.ensure_dirs()
     os.environ.update(service_env(settings))
+    found = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     known = services(settings)
@@ -75,3 +76,6 @@ def run_up(
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         supervisor.stop_all()
         console.print("all services stopped")
+        for signum, handler in zip((signal.SIGINT, signal.SIGTERM), found, strict=True):
+            if handler is not None:  # as the caller had them
+                signal.signal(signum, handler)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,25 @@ from intellishop.settings import Settings, get_settings
 
 #: A JWT secret of the right length for every test: the prod profile refuses the placeholder.
 TEST_JWT_SECRET = "test-jwt-secret-" + "0123456789abcdef" * 2
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Started as a background job of a non-interactive shell, pytest inherits SIGINT ignored,
+    and so would every service a test starts (Ctrl-C tests then fail): put the default back."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@pytest.fixture(autouse=True)
+def _sigint_handler_left_as_found() -> Iterator[None]:
+    """A test that leaves SIGINT ignored or caught hands that to every process the suite starts
+    afterwards, which Ctrl-C (and the tests that send SIGINT) then cannot stop."""
+    before = signal.getsignal(signal.SIGINT)
+    yield
+    after = signal.getsignal(signal.SIGINT)
+    if after is not before:
+        signal.signal(signal.SIGINT, before)
+        pytest.fail(f"this test left SIGINT handled by {after!r} (it was {before!r})")
 
 
 @pytest.fixture(autouse=True)
