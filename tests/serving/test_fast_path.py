@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from fastapi import FastAPI
@@ -30,6 +31,8 @@ from serving.routes.similar import similar_fast
 from serving.served_events import ServedEventLog
 from tests.serving.conftest import shop_b_tables
 from tests.serving.published import full_shop
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -184,14 +187,21 @@ def test_ordinary_requests_do_take_the_fast_path(api: FastApi) -> None:
         (analytics_query_fast, {}, QUERIES[0].partition("?")[2].encode()),
     ]
     for handler, params, query in cases:
-        assert asyncio.run(handler(_scope(api, params, query))) is not None, handler
+        assert _run(handler(_scope(api, params, query))) is not None, handler
     unusual = [
         (recommendations_fast, {"user_id": "alice"}, b"n=0"),
         (similar_fast, {"product_id": "no-such-product"}, b""),
         (analytics_query_fast, {}, b"metric=orders&granularity=month"),  # not cached yet
     ]
     for handler, params, query in unusual:
-        assert asyncio.run(handler(_scope(api, params, query))) is None, (handler, query)
+        assert _run(handler(_scope(api, params, query))) is None, (handler, query)
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on a thread of its own: in the whole suite an earlier test can leave this
+    thread's event loop marked running, and ``asyncio.run`` refuses to start under it."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _requests_counted(api: FastApi, status: str) -> float:
