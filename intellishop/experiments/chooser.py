@@ -24,59 +24,67 @@ from intellishop.events import LoggedEvent
 from intellishop.settings import Settings
 
 from .assignment import assign, exposure_event
-from .model import Surface, Variant
+from .model import Experiment, Surface, Variant
 from .running import RUNNING_CACHE_SECONDS, decided_winner, running_experiment
 
 ExposureSink = Callable[[str, LoggedEvent], None]
 log = logging.getLogger(__name__)
 
 
-class AlgorithmChooser:
-    """``(tenant_id, user_id) -> algorithm | None`` for the recommendation route."""
+class SurfaceChooser:
+    """What the surfaces' choosers share: the cached look-up of the tenant's running experiment
+    (or, with nothing running, its decided winner), a quiet period while the store is down, and
+    the units whose exposure this process has already logged."""
+
+    surface: Surface
+    remember_default = 100_000
 
     def __init__(
         self,
         settings: Settings,
         sink: ExposureSink,
         *,
-        remember: int = 100_000,
+        remember: int | None = None,
         cache_seconds: float = RUNNING_CACHE_SECONDS,
     ) -> None:
         self.settings = settings
         self.sink = sink
-        self.remember = remember
+        self.remember = remember or self.remember_default
         self.cache_seconds = cache_seconds
-        self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
+        self._seen: OrderedDict[tuple[str, ...], None] = OrderedDict()
         self._lock = threading.Lock()
         self._quiet_until = 0.0
 
-    def __call__(self, tenant_id: str, user_id: str) -> str | None:
+    def _look_up(
+        self, tenant_id: str
+    ) -> tuple[Experiment | None, tuple[Experiment, Variant] | None] | None:
+        """(the running experiment, the decided winner when nothing runs); None while the
+        store is unreachable, so the caller serves its default and never an error."""
         if time.monotonic() < self._quiet_until:
             return None
         try:
-            experiment = running_experiment(
-                self.settings, tenant_id, Surface.RECOMMENDATIONS, cache_seconds=self.cache_seconds
+            running = running_experiment(
+                self.settings, tenant_id, self.surface, cache_seconds=self.cache_seconds
             )
-            if experiment is None:
-                # Nothing runs: everyone gets the last decided winner, else the default.
-                decided = decided_winner(
-                    self.settings,
-                    tenant_id,
-                    Surface.RECOMMENDATIONS,
-                    cache_seconds=self.cache_seconds,
+            decided = (
+                None
+                if running is not None
+                else decided_winner(
+                    self.settings, tenant_id, self.surface, cache_seconds=self.cache_seconds
                 )
-                return _algorithm(decided[1]) if decided is not None else None
-        except Exception:  # the store is down: serve the default, never an error
-            log.warning("experiment store unreachable; serving the default", exc_info=True)
+            )
+        except Exception:  # the store is down: the caller's default, never an error
+            log.warning(
+                "experiment store unreachable; serving the %s default",
+                self.surface.value,
+                exc_info=True,
+            )
             # Do not make every request wait for a connect timeout: retry after a while.
             self._quiet_until = time.monotonic() + max(self.cache_seconds, 1.0)
             return None
-        variant = assign(experiment, user_id)
-        if self._first_time((tenant_id, experiment.key, user_id)):
-            self.sink(tenant_id, exposure_event(experiment, variant, user_id=user_id))
-        return _algorithm(variant)
+        return running, decided
 
-    def _first_time(self, key: tuple[str, str, str]) -> bool:
+    def _first_time(self, key: tuple[str, ...]) -> bool:
         with self._lock:
             if key in self._seen:
                 self._seen.move_to_end(key)
@@ -85,6 +93,25 @@ class AlgorithmChooser:
             if len(self._seen) > self.remember:
                 self._seen.popitem(last=False)
             return True
+
+
+class AlgorithmChooser(SurfaceChooser):
+    """``(tenant_id, user_id) -> algorithm | None`` for the recommendation route."""
+
+    surface = Surface.RECOMMENDATIONS
+
+    def __call__(self, tenant_id: str, user_id: str) -> str | None:
+        found = self._look_up(tenant_id)
+        if found is None:
+            return None
+        experiment, decided = found
+        if experiment is None:
+            # Nothing runs: everyone gets the last decided winner, else the default.
+            return _algorithm(decided[1]) if decided is not None else None
+        variant = assign(experiment, user_id)
+        if self._first_time((tenant_id, experiment.key, user_id)):
+            self.sink(tenant_id, exposure_event(experiment, variant, user_id=user_id))
+        return _algorithm(variant)
 
 
 def _algorithm(variant: Variant) -> str | None:

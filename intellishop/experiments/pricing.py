@@ -20,23 +20,12 @@ which gives the same answer for as long as the experiment runs.
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from intellishop.events import LoggedEvent
-from intellishop.settings import Settings
-
 from .assignment import assign, exposure_event
+from .chooser import SurfaceChooser
 from .model import Experiment, Surface, Variant
-from .running import RUNNING_CACHE_SECONDS, decided_winner, running_experiment
 from .variant_config import price_multiplier
-
-ExposureSink = Callable[[str, LoggedEvent], None]
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,24 +67,11 @@ def shown_price(catalog_price: float | None, multiplier: float) -> float | None:
     return float(int(cents + 0.5 if cents >= 0 else cents - 0.5)) / 100
 
 
-class PriceChooser:
+class PriceChooser(SurfaceChooser):
     """``quote(tenant_id, unit_id, product, category, catalog_price)`` for the price route."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        sink: ExposureSink,
-        *,
-        remember: int = 200_000,
-        cache_seconds: float = RUNNING_CACHE_SECONDS,
-    ) -> None:
-        self.settings = settings
-        self.sink = sink
-        self.remember = remember
-        self.cache_seconds = cache_seconds
-        self._seen: OrderedDict[tuple[str, str, str, str], None] = OrderedDict()
-        self._lock = threading.Lock()
-        self._quiet_until = 0.0
+    surface = Surface.PRICE
+    remember_default = 200_000  # (visitor, product) pairs, not visitors
 
     def quote(
         self,
@@ -108,23 +84,10 @@ class PriceChooser:
         anonymous: bool = False,
     ) -> PriceQuote:
         plain = PriceQuote(catalog_price, catalog_price, 1.0)
-        if time.monotonic() < self._quiet_until:
+        found = self._look_up(tenant_id)
+        if found is None:  # the store is down: the catalog price, never an error
             return plain
-        try:
-            experiment = running_experiment(
-                self.settings, tenant_id, Surface.PRICE, cache_seconds=self.cache_seconds
-            )
-            decided = (
-                decided_winner(
-                    self.settings, tenant_id, Surface.PRICE, cache_seconds=self.cache_seconds
-                )
-                if experiment is None
-                else None
-            )
-        except Exception:  # the store is down: the catalog price, never an error
-            log.warning("experiment store unreachable; serving catalog prices", exc_info=True)
-            self._quiet_until = time.monotonic() + max(self.cache_seconds, 1.0)
-            return plain
+        experiment, decided = found
         if experiment is None:
             if decided is None or not in_scope(decided[0], product_id, category):
                 return plain
@@ -178,13 +141,3 @@ class PriceChooser:
             variant.control,
             decided=decided,
         )
-
-    def _first_time(self, key: tuple[str, str, str, str]) -> bool:
-        with self._lock:
-            if key in self._seen:
-                self._seen.move_to_end(key)
-                return False
-            self._seen[key] = None
-            if len(self._seen) > self.remember:
-                self._seen.popitem(last=False)
-            return True
