@@ -24,18 +24,8 @@ from __future__ import annotations
 
 from typing import Any
 
-#: The built-in email templates (``intellishop/automation/templates/<name>.html``).
-EMAIL_TEMPLATES = frozenset(
-    {
-        "generic",
-        "abandoned_cart",
-        "browse_abandonment",
-        "post_purchase",
-        "win_back",
-        "price_drop",
-        "back_in_stock",
-    }
-)
+from intellishop.automation.rules import EMAIL_TEMPLATES
+
 #: Email keys a variant may set and the text limits of the rule's own fields.
 _EMAIL_TEXT_LIMITS = {"subject": 200, "heading": 200, "body": 5000}
 #: Multipliers outside this range are almost certainly a typo (95 for 0.95).
