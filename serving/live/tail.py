@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import msgspec
 import redis
 
+from ingest.event_log.payload import decode_payload
 from intellishop.events import LoggedBatch
 from intellishop.settings import Profile, Settings
 
@@ -83,7 +84,7 @@ class SqliteLogTail:
             return [], cursor
         if not rows:
             return [], cursor
-        return [_decoder.decode(payload) for _, payload in rows], str(rows[-1][0])
+        return [decode_payload(payload) for _, payload in rows], str(rows[-1][0])
 
     def close(self) -> None:
         if self._con is not None:
