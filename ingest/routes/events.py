@@ -19,6 +19,7 @@ from intellishop.settings import Settings
 
 from ..deps import API_KEY_PARAMETERS, appender_of
 from ..enrichment import ContextEnricher, client_ip
+from ..fast_path import AdmittedRoute
 from ..limits import AdmissionDep, EventAdmission
 from ..metrics import record_events, record_rejected_request
 from ..validation import (
@@ -33,7 +34,7 @@ from ..validation import (
     validate_message,
 )
 
-router = APIRouter(prefix="/v1", tags=["collect"])
+router = APIRouter(prefix="/v1", tags=["collect"], route_class=AdmittedRoute)
 _encoder = msgspec.json.Encoder()
 
 _MESSAGE_SCHEMA: dict[str, Any] = {
