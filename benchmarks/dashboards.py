@@ -66,17 +66,19 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+#: A Vega-Lite chart once Vega has drawn it (its SVG marks).
+CHART = '[data-testid="stVegaLiteChart"] svg.marks'
 #: Page title -> (URL path, what is on the page once its main content has rendered).
 PAGES: dict[str, tuple[str, str]] = {
-    "Overview": ("", '[data-testid="stPlotlyChart"] .js-plotly-plot'),
+    "Overview": ("", CHART),
     "Live": ("live", '[data-testid="stMetric"]'),
-    "Funnel": ("funnel", '[data-testid="stPlotlyChart"] .js-plotly-plot'),
-    "Cohorts": ("cohorts", '[data-testid="stPlotlyChart"] .js-plotly-plot'),
-    "Geography": ("geography", '[data-testid="stPlotlyChart"] .js-plotly-plot'),
-    "Customers": ("customers", '[data-testid="stPlotlyChart"] .js-plotly-plot'),
+    "Funnel": ("funnel", CHART),
+    "Cohorts": ("cohorts", CHART),
+    "Geography": ("geography", CHART),
+    "Customers": ("customers", CHART),
     "Segments": ("segments", '[data-testid="stForm"]'),
     "Customer profile": ("customer-profile", '[data-testid="stTextInput"]'),
-    "Products": ("products", '[data-testid="stPlotlyChart"] .js-plotly-plot'),
+    "Products": ("products", CHART),
     "Recommendations": ("recommendations", '[data-testid="stDataFrame"]'),
     "Experiments": ("experiments", '[data-testid="stAlert"]'),
     "Automations": ("automations", '[data-testid="stForm"]'),

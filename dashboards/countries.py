@@ -1,6 +1,6 @@
 """ISO 3166 two-letter country codes (what the collector publishes) to three-letter ones
-(what plotly's world map draws). A static table: no country package is installed, and codes
-change rarely."""
+(the ids of the world map's outlines in ``dashboards/geo``). A static table: no country package
+is installed, and codes change rarely."""
 
 from __future__ import annotations
 

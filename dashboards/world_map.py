@@ -1,82 +1,74 @@
-"""A world map by country drawn as plain SVG shapes, with no network access.
+"""A world map by country drawn from the outlines shipped in ``dashboards/geo``, offline.
 
-plotly's geo maps download their outlines from cdn.plot.ly whenever a choropleth is drawn (even
-with ``geojson`` given), and its tile maps need WebGL; both fail or leak offline. Here every
-country is a filled polygon in longitude/latitude (the outlines ship in ``dashboards/geo``):
-grey underneath, then one shape per country with data, coloured on the common scale, and an
-invisible marker that carries the colour bar.
+The countries go into the Vega-Lite spec as inline GeoJSON features (``mark_geoshape`` with a
+projection), so the browser fetches nothing: no map tiles, no outlines from a CDN. Countries
+without data are grey; the others are coloured on the common sequential scale, with a tooltip.
+Antarctica is left out: it has no shoppers and would take a fifth of the height.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import plotly.graph_objects as go
-from plotly.colors import sample_colorscale
+import altair as alt
 
 from dashboards import theme
 
 GREY = "#e6e6e6"
+LEFT_OUT = frozenset({"ATA"})
 
 
-def _rings(geometry: dict[str, Any]) -> list[list[list[float]]]:
-    """The outer rings of a Polygon or MultiPolygon (holes are lakes: too small to matter)."""
-    polygons = (
-        [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
-    )
-    return [polygon[0] for polygon in polygons if polygon and polygon[0]]
-
-
-def _path(rings: list[list[list[float]]]) -> tuple[list[float | None], list[float | None]]:
-    xs: list[float | None] = []
-    ys: list[float | None] = []
-    for ring in rings:
-        xs.extend(point[0] for point in ring)
-        ys.extend(point[1] for point in ring)
-        xs.append(None)  # a gap: the next ring is a separate shape
-        ys.append(None)
-    return xs, ys
+def features(
+    outlines: dict[str, Any], values: dict[str, float], labels: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The outlines' features, each with ``properties`` ``value`` (``None`` without data) and
+    ``label`` (the name shown on hover)."""
+    return [
+        {
+            **feature,
+            "properties": {
+                "value": values.get(feature["id"]),
+                "label": labels.get(feature["id"], feature["id"]),
+            },
+        }
+        for feature in outlines["features"]
+        if feature["id"] not in LEFT_OUT
+    ]
 
 
 def world_map(
-    outlines: dict[str, Any], values: dict[str, float], labels: dict[str, str], unit: str
-) -> go.Figure:
-    """Countries (ISO alpha-3 in ``values``) coloured by value; hover shows ``labels``."""
-    figure = go.Figure()
-    by_id = {feature["id"]: feature for feature in outlines["features"]}
-    xs: list[float | None] = []
-    ys: list[float | None] = []
-    for feature in outlines["features"]:
-        if feature["id"] not in values:
-            x, y = _path(_rings(feature["geometry"]))
-            xs.extend(x)
-            ys.extend(y)
-    figure.add_scatter(
-        x=xs, y=ys, fill="toself", fillcolor=GREY, mode="lines",
-        line={"color": "white", "width": 0.5}, hoverinfo="skip", showlegend=False,
-    )  # fmt: skip
-    shown = {iso: value for iso, value in values.items() if iso in by_id}
-    low, high = (min(shown.values()), max(shown.values())) if shown else (0.0, 1.0)
-    span = (high - low) or 1.0
-    for iso, value in shown.items():
-        x, y = _path(_rings(by_id[iso]["geometry"]))
-        colour = sample_colorscale(theme.SCALE, [0.15 + 0.85 * (value - low) / span])[0]
-        figure.add_scatter(
-            x=x, y=y, fill="toself", fillcolor=colour, mode="lines",
-            line={"color": "white", "width": 0.5}, hoveron="fills",
-            name=labels.get(iso, iso), text=f"{labels.get(iso, iso)}: {value:,.2f}{unit}",
-            hoverinfo="text", showlegend=False,
-        )  # fmt: skip
-    figure.add_scatter(  # the colour bar
-        x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
-        marker={
-            "colorscale": theme.SCALE, "cmin": low, "cmax": high, "color": [low],
-            "showscale": True, "colorbar": {"thickness": 12, "title": {"text": unit.strip()}},
-        },
-    )  # fmt: skip
-    figure.update_xaxes(visible=False, range=[-170, 190], fixedrange=True)
-    figure.update_yaxes(
-        visible=False, range=[-58, 85], scaleanchor="x", scaleratio=1.2, fixedrange=True
+    outlines: dict[str, Any],
+    values: dict[str, float],
+    labels: dict[str, str],
+    measure: str,
+    value_format: str,
+) -> alt.LayerChart:
+    """Countries (ISO alpha-3 in ``values``) coloured by value; hover shows ``labels`` and the
+    value in d3 ``value_format``. ``measure`` (with its unit) titles the legend and tooltip."""
+    drawn = {feature["id"] for feature in outlines["features"]}
+    shown = [value for iso, value in values.items() if iso in drawn]
+    low, high = (min(shown), max(shown)) if shown else (0.0, 1.0)
+    colour = alt.Color(
+        "properties.value:Q",
+        # The scheme's palest end is left out: it would look like a country without data.
+        scale=alt.Scale(scheme=alt.SchemeParams(theme.SCALE, extent=[0.15, 1]), domain=[low, high]),
+        legend=alt.Legend(title=measure, format=",.0f"),
     )
-    figure.update_layout(plot_bgcolor="white", dragmode=False)
-    return figure
+    countries = alt.Chart(alt.InlineData(values=features(outlines, values, labels)))
+    land = countries.mark_geoshape(fill=GREY, stroke="white", strokeWidth=0.5).encode(
+        tooltip=[alt.Tooltip("properties.label:N", title="Country")]
+    )
+    # Vega-Lite leaves out the shapes without a value from a mark coloured by value: hence
+    # the grey land underneath, and the coloured countries as a second layer.
+    shaded = (
+        countries.transform_filter("isValid(datum.properties.value)")
+        .mark_geoshape(stroke="white", strokeWidth=0.5)
+        .encode(
+            color=colour,
+            tooltip=[
+                alt.Tooltip("properties.label:N", title="Country"),
+                alt.Tooltip("properties.value:Q", title=measure, format=value_format),
+            ],
+        )
+    )
+    return alt.LayerChart(layer=[land, shaded]).project(type="equalEarth")

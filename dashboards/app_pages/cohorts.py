@@ -3,7 +3,8 @@ what they spent, period by period."""
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
+import altair as alt
+import polars as pl
 import streamlit as st
 
 from dashboards import queries, theme
@@ -44,40 +45,52 @@ if not grid.cohorts:
 
 label = "%Y-%m" if grid.grain == "month" else "%Y-%m-%d"
 rows = [f"{start:{label}} ({size:,})" for start, size in zip(grid.cohorts, grid.sizes, strict=True)]
+period_name = f"{grid.grain.capitalize()}s since first order"
+
+
+def cell_text(value: float) -> str:
+    """What a cell shows: the money, or a whole percentage."""
+    return queries.format_money(value, shop.currency) if by_revenue else f"{value:.0f}%"
+
+
 if by_revenue:
-    values = grid.retention
-    text = [
-        ["" if v is None else queries.format_money(v, shop.currency) for v in r] for r in values
-    ]
-    colorbar: dict[str, object] = {"title": {"text": shop.currency}}
-    hover = "Cohort %{y}<br>" + grid.grain.capitalize() + " %{x}: %{z:,.2f} " + shop.currency
+    scale = 1.0
+    shown = alt.Tooltip("value:Q", title=f"Net revenue ({shop.currency})", format=",.2f")
+    legend = alt.Legend(title=shop.currency, format=",.0f")
     title = f"Net revenue ({shop.currency}) of each {grid.grain}'s new customers"
-    bounds: dict[str, float] = {}
+    domain = None
 else:
-    values = [[None if v is None else v * 100 for v in row] for row in grid.retention]
-    text = [["" if v is None else f"{v:.0f}%" for v in row] for row in values]
-    colorbar = {"title": {"text": "Retained"}, "ticksuffix": "%"}
-    hover = "Cohort %{y}<br>" + grid.grain.capitalize() + " %{x}: %{z:.1f}% ordered"
+    scale = 100.0
+    shown = alt.Tooltip("value:Q", title="Ordered again (%)", format=".1f")
+    legend = alt.Legend(title="Retained (%)", format=".0f")
     title = f"Share of each {grid.grain}'s new customers ordering again"
-    bounds = {"zmin": 0, "zmax": 100}
-heatmap = go.Figure(
-    go.Heatmap(
-        z=values,
-        x=[str(p) for p in grid.periods],
-        y=rows,
-        text=text,
-        texttemplate="%{text}",
-        colorscale=theme.SCALE,
-        colorbar=colorbar,
-        hovertemplate=hover + "<extra></extra>",
-        xgap=2,
-        ygap=2,
-        **bounds,
-    )
+    domain = [0.0, 100.0]
+# One row per cell the cohort has reached; an empty cell is a period it has not reached yet.
+cells = pl.DataFrame(
+    [
+        {"cohort": row, "period": period, "value": value * scale, "text": cell_text(value * scale)}
+        for row, values in zip(rows, grid.retention, strict=True)
+        for period, value in zip(grid.periods, values, strict=True)
+        if value is not None
+    ],
+    schema={"cohort": pl.String, "period": pl.Int64, "value": pl.Float64, "text": pl.String},
 )
-heatmap.update_yaxes(autorange="reversed", type="category", title_text="Cohort (customers)")
-heatmap.update_xaxes(type="category", title_text=f"{grid.grain.capitalize()}s since first order")
-st.plotly_chart(theme.style(heatmap, title, height=max(320, 28 * len(rows) + 140)), width="stretch")
+heatmap = theme.heatmap(
+    alt.Chart(cells).encode(
+        tooltip=[
+            alt.Tooltip("cohort:N", title="Cohort (customers)"),
+            alt.Tooltip("period:O", title=period_name),
+            shown,
+        ]
+    ),
+    x=alt.X("period:O", title=period_name, axis=alt.Axis(labelAngle=0)),
+    y=alt.Y("cohort:N", sort=rows, title="Cohort (customers)"),
+    value="value",
+    text="text",
+    domain=domain,
+    legend=legend,
+)
+st.altair_chart(theme.style(heatmap, title, height=max(320, 28 * len(rows) + 160)), width="stretch")
 st.caption(
     f"Cohorts by the {grid.grain} of the first order, in the shop's time zone "
     f"({shop.timezone}). Empty cells are {grid.grain}s a cohort has not reached yet."

@@ -3,10 +3,9 @@ segments. Cohorts have their own page."""
 
 from __future__ import annotations
 
+import altair as alt
 import polars as pl
 import streamlit as st
-from plotly import graph_objects as go
-from plotly.subplots import make_subplots
 
 from dashboards import queries, theme
 from dashboards.sidebar import select_shop
@@ -25,47 +24,59 @@ if customers.is_empty():
 else:
     segments = queries.segment_summary(customers)
     names = segments["segment"].to_list()
-    figure = make_subplots(
-        rows=1,
-        cols=2,
-        shared_yaxes=True,
-        horizontal_spacing=0.04,
-        subplot_titles=("Customers", f"Net revenue ({shop.currency})"),
+    revenue = f"Net revenue ({shop.currency})"
+    # Both measures as shares of their totals on one axis, side by side per segment: a
+    # segment's weight in revenue against its weight in customers is the comparison wanted.
+    bars = pl.concat(
+        [
+            segments.select(
+                "segment",
+                pl.lit("Customers").alias("measure"),
+                (pl.col("customer_share") * 100).alias("share"),
+                pl.col("customers").cast(pl.Float64).alias("amount"),
+                pl.format("{} ({}%)", "customers", (pl.col("customer_share") * 100).round(1)).alias(
+                    "label"
+                ),
+            ),
+            segments.select(
+                "segment",
+                pl.lit(revenue).alias("measure"),
+                (pl.col("revenue_share") * 100).alias("share"),
+                pl.col("net_revenue").cast(pl.Float64).alias("amount"),
+                pl.col("net_revenue")
+                .map_elements(lambda v: queries.format_money(v, shop.currency), pl.String)
+                .alias("label"),
+            ),
+        ]
     )
-    figure.add_bar(
-        y=names,
-        x=segments["customers"].to_list(),
-        orientation="h",
-        name="Customers",
-        text=[f"{count:,}" for count in segments["customers"].to_list()],
-        textposition="auto",
-        marker={"color": "#1f77b4"},
-        hovertemplate="%{y}: %{x:,} customers<extra></extra>",
-        row=1,
-        col=1,
+    measures = theme.series_scale(["Customers", revenue], [theme.VISITS, theme.REVENUE])
+    base = alt.Chart(bars).encode(
+        y=alt.Y("segment:N", sort=names, title=None),
+        yOffset=alt.YOffset("measure:N", sort=["Customers", revenue]),
+        x=alt.X(
+            "share:Q",
+            title="Share of all customers / of net revenue (%)",
+            # Room on the right for the longest bar's label.
+            scale=alt.Scale(
+                domainMax=1.5 * float(bars.select(pl.col("share").max()).item() or 0.0)
+            ),
+        ),
+        tooltip=[
+            alt.Tooltip("segment:N", title="Segment"),
+            alt.Tooltip("measure:N", title="Measure"),
+            alt.Tooltip("label:N", title="Amount"),
+            alt.Tooltip("share:Q", title="Share (%)", format=".1f"),
+        ],
     )
-    figure.add_bar(
-        y=names,
-        x=segments["net_revenue"].to_list(),
-        orientation="h",
-        name="Net revenue",
-        text=[queries.format_money(v, shop.currency) for v in segments["net_revenue"].to_list()],
-        textposition="auto",
-        marker={"color": "#2ca02c"},
-        hovertemplate="%{y}: %{x:,.2f} " + shop.currency + "<extra></extra>",
-        row=1,
-        col=2,
+    figure = theme.labelled_bars(
+        base,
+        base.mark_bar().encode(color=alt.Color("measure:N", scale=measures, title=None)),
+        "label",
     )
-    figure.update_yaxes(autorange="reversed", row=1, col=1)
-    figure.update_xaxes(tickformat=",d", row=1, col=1)
-    figure.update_xaxes(tickformat=",.0f", row=1, col=2)
-    figure.update_layout(
-        title="Segment sizes and their revenue",
-        showlegend=False,
-        height=max(320, 48 * len(names) + 120),
-        margin={"t": 90, "b": 30, "l": 150},
+    title = f"Segment sizes and their net revenue ({shop.currency})"
+    st.altair_chart(
+        theme.style(figure, title, height=max(320, 48 * len(names) + 160)), width="stretch"
     )
-    st.plotly_chart(figure, width="stretch")
     st.dataframe(
         segments.select(
             "segment",
@@ -104,22 +115,31 @@ if full is None or full.is_empty() or not {"recency_score", "frequency_score"} <
     st.info("No RFM scores published yet: run the pipeline (`intellishop pipeline run`).")
 else:
     grid = queries.rfm_grid(full)
-    heat = go.Figure(
-        go.Heatmap(
-            z=grid,
-            x=[str(f) for f in range(1, 6)],
-            y=[str(r) for r in range(1, 6)],
-            text=[[f"{v:,}" for v in row] for row in grid],
-            texttemplate="%{text}",
-            colorscale=theme.SCALE,
-            hovertemplate="Recency %{y}, frequency %{x}: %{z:,} customers<extra></extra>",
-            xgap=2,
-            ygap=2,
-        )
+    cells = pl.DataFrame(
+        [
+            {"recency": recency, "frequency": frequency, "customers": count, "text": f"{count:,}"}
+            for recency, row in enumerate(grid, start=1)
+            for frequency, count in enumerate(row, start=1)
+        ]
     )
-    heat.update_xaxes(title_text="Frequency score (5 = most orders)", type="category")
-    heat.update_yaxes(title_text="Recency score (5 = most recent)", type="category")
-    st.plotly_chart(theme.style(heat, "Customers by recency and frequency score"), width="stretch")
+    heat = theme.heatmap(
+        alt.Chart(cells).encode(
+            tooltip=[
+                alt.Tooltip("recency:O", title="Recency score"),
+                alt.Tooltip("frequency:O", title="Frequency score"),
+                alt.Tooltip("customers:Q", title="Customers", format=",d"),
+            ]
+        ),
+        x=alt.X(
+            "frequency:O", title="Frequency score (5 = most orders)", axis=alt.Axis(labelAngle=0)
+        ),
+        y=alt.Y("recency:O", sort="descending", title="Recency score (5 = most recent)"),
+        value="customers",
+        text="text",
+        domain=None,
+        legend=alt.Legend(title="Customers", format=",d"),
+    )
+    st.altair_chart(theme.style(heat, "Customers by recency and frequency score"), width="stretch")
 
 st.subheader("Behavioural segments")
 behavioural = queries.model_table(shop.tenant_id, version, "behavioural_segments")

@@ -7,12 +7,15 @@ quiet day like a busy one.
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
+import altair as alt
 import polars as pl
 import streamlit as st
 
-from dashboards import queries
+from dashboards import queries, theme
 from dashboards.sidebar import date_range, select_shop
+
+#: One colour per step, blue shading to the green of the order (revenue's colour).
+STEP_COLOURS = (theme.VISITS, "#4a90c2", "#76a9d0", theme.REVENUE)
 
 st.title("Funnel")
 
@@ -67,26 +70,41 @@ step_text = [
         zip(visits, steps["step_conversion"].to_list(), strict=True)
     )
 ]
-figure = go.Figure(
-    go.Funnel(
-        y=steps["step"].to_list(),
-        x=visits,
-        text=step_text,
-        textinfo="text",
-        # Inside a wide bar, beside a narrow one: the text must fit either way.
-        textposition=["inside" if v >= 0.5 * max(visits) else "outside" for v in visits],
-        hovertemplate="%{y}: %{x:,} visits<br>%{percentInitial:.1%} of product viewers"
-        "<extra></extra>",
-        marker={"color": ["#1f77b4", "#4a90c2", "#76a9d0", "#2ca02c"]},
-        connector={"fillcolor": "#e8eef5"},
-    )
+bars = steps.select(
+    "step",
+    "visits",
+    pl.Series("label", step_text),
+    # Inside a wide bar, beside a narrow one: the text must fit either way.
+    (pl.col("visits") >= 0.5 * max(visits)).alias("inside"),
+    (pl.col("overall_conversion") * 100).alias("of_viewers"),
 )
-figure.update_layout(
-    title=f"Visits reaching each step, {start:%d %b %Y} to {end:%d %b %Y}",
-    margin={"t": 60, "b": 20, "l": 140},
-    height=380,
+base = alt.Chart(bars).encode(
+    y=alt.Y("step:N", sort=None, title=None),  # the funnel's order, top to bottom
+    x=alt.X("visits:Q", title="Visits", axis=alt.Axis(format=",d", tickMinStep=1)),
+    tooltip=[
+        alt.Tooltip("step:N", title="Step"),
+        alt.Tooltip("visits:Q", title="Visits", format=",d"),
+        alt.Tooltip("of_viewers:Q", title="Of product viewers (%)", format=".1f"),
+    ],
 )
-st.plotly_chart(figure, width="stretch")
+steps_chart = base.mark_bar().encode(
+    color=alt.Color("step:N", scale=alt.Scale(range=list(STEP_COLOURS)), sort=None, legend=None)
+)
+inside = (
+    base.transform_filter("datum.inside")
+    .mark_text(align="right", dx=-6, color="white", fontWeight="bold")
+    .encode(text="label:N")
+)
+outside = (
+    base.transform_filter("!datum.inside")
+    .mark_text(align="left", dx=6, color=theme.INK)
+    .encode(text="label:N")
+)
+title = f"Visits reaching each step, {start:%d %b %Y} to {end:%d %b %Y}"
+st.altair_chart(
+    theme.style(alt.LayerChart(layer=[steps_chart, inside, outside]), title, height=300),
+    width="stretch",
+)
 
 st.dataframe(
     steps.with_columns(

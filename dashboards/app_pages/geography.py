@@ -41,19 +41,17 @@ by_country = queries.revenue_by_country(geo, start, end).with_columns(
     pl.col("country").map_elements(iso3, return_dtype=pl.String).alias("iso3")
 )
 mapped = by_country.filter(pl.col("iso3").is_not_null())
-unit = f" ({shop.currency})" if measure == "net_revenue" else ""
+money = measure == "net_revenue"
+shown = f"{MEASURES[measure]} ({shop.currency})" if money else MEASURES[measure]
 figure = world_map(
     queries.country_outlines(),
     dict(zip(mapped["iso3"].to_list(), mapped[measure].cast(float).to_list(), strict=True)),
     dict(zip(mapped["iso3"].to_list(), mapped["country"].to_list(), strict=True)),
-    f" {shop.currency}" if measure == "net_revenue" else "",
+    shown,
+    ",.2f" if money else ",.0f",
 )
-st.plotly_chart(
-    theme.style(
-        figure,
-        f"{MEASURES[measure]}{unit} by country, {start:%d %b} to {end:%d %b %Y}",
-        height=460,
-    ),
+st.altair_chart(
+    theme.style(figure, f"{shown} by country, {start:%d %b} to {end:%d %b %Y}", height=400),
     width="stretch",
 )
 st.dataframe(

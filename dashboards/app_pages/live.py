@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import plotly.graph_objects as go
+import altair as alt
+import polars as pl
 import streamlit as st
 
 from dashboards import queries, theme
@@ -44,23 +45,32 @@ def live_numbers() -> None:
         help="Events received in the last 60 seconds.",
     )
     series = snapshot["events_per_minute_series"]
-    minutes = [
-        datetime.fromisoformat(point["minute"]).astimezone(queries.zone(shop.timezone))
-        for point in series
-    ]
-    figure = go.Figure(
-        go.Bar(
-            x=minutes,
-            y=[point["events"] for point in series],
-            marker={"color": theme.VISITS},
-            hovertemplate="%{x|%H:%M}: %{y:,} events<extra></extra>",
+    zone = queries.zone(shop.timezone)
+    # Minutes as "HH:MM" in the shop's time zone: the browser's own zone plays no part.
+    minutes = pl.DataFrame(
+        {
+            "minute": [
+                datetime.fromisoformat(point["minute"]).astimezone(zone).strftime("%H:%M")
+                for point in series
+            ],
+            "events": [int(point["events"]) for point in series],
+        },
+        schema={"minute": pl.String, "events": pl.Int64},
+    )
+    figure = (
+        alt.Chart(minutes)
+        .mark_bar(color=theme.VISITS)
+        .encode(
+            x=alt.X("minute:O", sort=None, title=f"Minute ({shop.timezone})"),
+            y=alt.Y("events:Q", title="Events (count)", axis=alt.Axis(format=",d", tickMinStep=1)),
+            tooltip=[
+                alt.Tooltip("minute:O", title="Minute"),
+                alt.Tooltip("events:Q", title="Events", format=",d"),
+            ],
         )
     )
-    figure.update_xaxes(title_text=f"Minute ({shop.timezone})", tickformat="%H:%M")
-    figure.update_yaxes(title_text="Events (count)", rangemode="tozero")
-    st.plotly_chart(
-        theme.style(figure, "Events per minute, last 15 minutes", height=300), width="stretch"
-    )
+    title = "Events per minute, last 15 minutes"
+    st.altair_chart(theme.style(figure, title, height=300), width="stretch")
     st.subheader("Latest orders")
     orders = snapshot["latest_orders"]
     if not orders:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import altair as alt
 import polars as pl
 import streamlit as st
-from plotly.subplots import make_subplots
 
 from dashboards import queries, theme
 from dashboards.sidebar import date_range, select_shop
@@ -64,38 +64,30 @@ else:
             f"{before_end:%d %b %Y}.",
         )
     daily = daily.filter(pl.col("metric_date").is_between(start, end))
-    dates = daily["metric_date"].to_list()
-    figure = make_subplots(specs=[[{"secondary_y": True}]])
-    figure.add_bar(
-        x=dates,
-        y=daily["revenue"].to_list(),
-        name=f"Revenue ({shop.currency})",
-        marker={"color": theme.REVENUE},
+    revenue = f"Revenue ({shop.currency})"
+    series = theme.series_scale([revenue, "Orders"], [theme.REVENUE, theme.ORDERS])
+    day = alt.X("utcyearmonthdate(metric_date):T", title=f"Day ({shop.timezone})")
+    tooltip = [
+        alt.Tooltip("utcyearmonthdate(metric_date):T", title="Day", format="%a %d %b %Y"),
+        alt.Tooltip("revenue:Q", title=revenue, format=",.2f"),
+        alt.Tooltip("orders:Q", title="Orders", format=",d"),
+    ]
+    base = alt.Chart(daily.select("metric_date", "revenue", "orders")).encode(
+        x=day, tooltip=tooltip
     )
-    figure.add_scatter(
-        x=dates,
-        y=daily["orders"].to_list(),
-        name="Orders",
-        mode="lines+markers",
-        line={"color": theme.ORDERS},
-        secondary_y=True,
+    bars = base.mark_bar().encode(y=alt.Y("revenue:Q", title=revenue, axis=alt.Axis(format=",.0f")))
+    line = base.mark_line(point=True).encode(
+        x=day.copy().bandPosition(0.5),  # a day's point in the middle of its bar
+        y=alt.Y(
+            "orders:Q",
+            title="Orders (count)",
+            axis=alt.Axis(format=",d", grid=False, tickMinStep=1),
+        ),
     )
-    figure.update_layout(
-        title=f"Daily revenue ({shop.currency}) and orders",
-        legend={"orientation": "h", "y": -0.2},
-        margin={"t": 60, "b": 40},
-    )
-    figure.update_xaxes(title_text=f"Day ({shop.timezone})")
-    figure.update_yaxes(title_text=f"Revenue ({shop.currency})", secondary_y=False)
-    figure.update_yaxes(
-        title_text="Orders (count)",
-        secondary_y=True,
-        rangemode="tozero",
-        tickmode="auto",
-        tickformat=",d",
-        showgrid=False,
-    )
-    st.plotly_chart(figure, width="stretch")
+    layers = [theme.as_series(bars, revenue, series), theme.as_series(line, "Orders", series)]
+    figure = alt.LayerChart(layer=layers).resolve_scale(y="independent")
+    title = f"Daily revenue ({shop.currency}) and orders"
+    st.altair_chart(theme.style(figure, title), width="stretch")
 
 st.subheader("Trending products")
 trending = queries.top_trending(shop.tenant_id, version, n=10)

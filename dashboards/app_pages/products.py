@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
+import altair as alt
 import polars as pl
 import streamlit as st
 
@@ -65,31 +65,35 @@ if selling.is_empty():
 else:
     span = queries.date_span(geo["metric_date"])
     period = f", {span[0]:%d %b %Y} to {span[1]:%d %b %Y}" if span else ""
-    shown = selling.head(15)
-    figure = go.Figure(
-        go.Bar(
-            x=shown["net_revenue"].to_list(),
-            y=shown["country"].to_list(),
-            orientation="h",
-            text=[queries.format_money(v, shop.currency) for v in shown["net_revenue"].to_list()],
-            textposition="auto",
-            customdata=list(
-                zip(shown["orders"].to_list(), shown["sessions"].to_list(), strict=True)
+    shown = selling.head(15).with_columns(
+        pl.col("net_revenue")
+        .map_elements(lambda v: queries.format_money(v, shop.currency), pl.String)
+        .alias("label")
+    )
+    revenue = f"Net revenue ({shop.currency})"
+    base = alt.Chart(shown).encode(
+        y=alt.Y("country:N", sort=None, title="Country (ISO code)"),
+        x=alt.X(
+            "net_revenue:Q",
+            title=revenue,
+            axis=alt.Axis(format=",.0f"),
+            # Room on the right for the longest bar's label.
+            scale=alt.Scale(
+                domainMax=1.3 * float(shown.select(pl.col("net_revenue").max()).item() or 0.0)
             ),
-            hovertemplate="%{y}: %{x:,.2f} "
-            + shop.currency
-            + "<br>%{customdata[0]:,} orders, %{customdata[1]:,} visits<extra></extra>",
-            marker={"color": "#2ca02c"},
-        )
+        ),
+        tooltip=[
+            alt.Tooltip("country:N", title="Country"),
+            alt.Tooltip("net_revenue:Q", title=revenue, format=",.2f"),
+            alt.Tooltip("orders:Q", title="Orders", format=",d"),
+            alt.Tooltip("sessions:Q", title="Visits", format=",d"),
+        ],
     )
-    figure.update_yaxes(autorange="reversed", type="category", title_text="Country (ISO code)")
-    figure.update_xaxes(title_text=f"Net revenue ({shop.currency})", tickformat=",.0f")
-    figure.update_layout(
-        title=f"Net revenue by country{period}",
-        height=max(300, 32 * shown.height + 140),
-        margin={"t": 60, "b": 40, "l": 120},
+    figure = theme.labelled_bars(base, base.mark_bar(color=theme.REVENUE), "label")
+    title = f"Net revenue by country{period}"
+    st.altair_chart(
+        theme.style(figure, title, height=max(300, 32 * shown.height + 140)), width="stretch"
     )
-    st.plotly_chart(figure, width="stretch")
     notes = ["Country from the visitor's IP address at the time of the order; net of refunds."]
     if selling.height > shown.height:
         notes.append(f"The top {shown.height} of {selling.height} countries with sales.")
@@ -118,29 +122,29 @@ else:
         key="forecast_product",
     )
     rows = forecast.filter(pl.col("product_id") == product_id)
-    days = rows["forecast_date"].to_list()
-    band = go.Figure()
-    band.add_scatter(
-        x=days + days[::-1],
-        y=rows["yhat_upper"].to_list() + rows["yhat_lower"].to_list()[::-1],
-        fill="toself",
-        fillcolor=theme.BAND,
-        line={"width": 0},
-        hoverinfo="skip",
-        name="Likely range",
+    lines = theme.series_scale(["Forecast", "Likely range"], [theme.VISITS, theme.BAND])
+    day = alt.X("utcyearmonthdate(forecast_date):T", title=f"Day ({shop.timezone})")
+    base = alt.Chart(rows.select("forecast_date", "yhat", "yhat_lower", "yhat_upper")).encode(
+        x=day,
+        tooltip=[
+            alt.Tooltip("utcyearmonthdate(forecast_date):T", title="Day", format="%a %d %b"),
+            alt.Tooltip("yhat:Q", title="Forecast (units)", format=",.1f"),
+            alt.Tooltip("yhat_lower:Q", title="Low (units)", format=",.1f"),
+            alt.Tooltip("yhat_upper:Q", title="High (units)", format=",.1f"),
+        ],
     )
-    band.add_scatter(
-        x=days,
-        y=rows["yhat"].to_list(),
-        mode="lines+markers",
-        line={"color": theme.VISITS},
-        name="Forecast",
-        hovertemplate="%{x|%d %b}: %{y:,.1f} units<extra></extra>",
+    area = base.mark_area().encode(
+        y=alt.Y("yhat_lower:Q", title="Units per day"), y2="yhat_upper:Q"
     )
-    band.update_yaxes(title_text="Units per day", rangemode="tozero")
-    band.update_xaxes(title_text=f"Day ({shop.timezone})")
-    title = f"Forecast daily demand of {names.get(product_id, product_id)}"
-    st.plotly_chart(theme.style(band, title, height=340), width="stretch")
+    line = base.mark_line(point=True).encode(y="yhat:Q")
+    band = alt.LayerChart(
+        layer=[
+            theme.as_series(area, "Likely range", lines),
+            theme.as_series(line, "Forecast", lines),
+        ]
+    )
+    title = f"Forecast daily demand of {names.get(product_id, product_id)} (units)"
+    st.altair_chart(theme.style(band, title, height=340), width="stretch")
     st.caption(
         f"{rows['yhat'].sum():,.1f} units expected over {rows.height} days; the band is the "
         "model's prediction interval."

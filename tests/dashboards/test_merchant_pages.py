@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from pathlib import Path
 
@@ -9,11 +10,12 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboards.world_map import GREY
 from intellishop.artifacts import LocalArtifactStore
 from intellishop.settings import Settings
 from intellishop.tenants import TenantRegistry
 
-from .conftest import open_app
+from .conftest import charts, open_app
 from .test_overview import daily
 
 PAGES = (
@@ -118,7 +120,7 @@ def run(page: str, shop: str = "acme") -> AppTest:
 def test_nothing_published_shows_the_empty_state(data_dir: Path, page: str) -> None:
     app = run(page)
     assert "make demo" in app.info[0].value
-    assert not app.get("plotly_chart")
+    assert not charts(app)
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -127,7 +129,7 @@ def test_a_shop_without_the_marts_gets_info_not_an_exception(
 ) -> None:
     app = run(page, shop="books")
     assert app.info
-    assert not app.get("plotly_chart")
+    assert not charts(app)
 
 
 def test_funnel_page(published: Settings) -> None:
@@ -142,7 +144,14 @@ def test_funnel_page(published: Settings) -> None:
     table = app.dataframe[0].value
     assert list(table["visits"]) == [200, 50, 25, 8]
     assert list(table["step_conversion"]) == [50.0, 25.0, 50.0, 32.0]
-    assert len(app.get("plotly_chart")) == 1
+    (chart,) = charts(app)
+    assert chart.title == "Visits reaching each step, 01 Mar 2025 to 02 Mar 2025"
+    assert [(r["step"], r["visits"], r["label"], r["inside"]) for r in chart.rows] == [
+        ("Product Viewed", 200, "200 visits · 50.0% of all visits", True),
+        ("Product Added", 50, "50 visits · 25.0% of the step before", False),
+        ("Checkout Started", 25, "25 visits · 50.0% of the step before", False),
+        ("Order Completed", 8, "8 visits · 32.0% of the step before", False),
+    ]
 
     app.multiselect[0].select("mobile").run()  # device
     assert not app.exception
@@ -161,23 +170,70 @@ def test_customers_page(published: Settings) -> None:
     assert list(table["segment"]) == ["Champions", "New", "Lost"]
     assert list(table["customers"]) == [1, 1, 1]
     assert list(table["avg_net_revenue"]) == [300.0, 50.5, 20.0]
-    charts = app.get("plotly_chart")
-    assert len(charts) == 2
-    assert "Segment sizes and their revenue" in charts[0].proto.spec
-    assert "Customers by recency and frequency score" in charts[1].proto.spec
+    segments, grid = charts(app)
+    assert segments.title == "Segment sizes and their net revenue (USD)"
+    third = pytest.approx(100 / 3)
+    assert [(r["segment"], r["measure"], r["share"], r["label"]) for r in segments.rows] == [
+        ("Champions", "Customers", third, "1 (33.3%)"),
+        ("New", "Customers", third, "1 (33.3%)"),
+        ("Lost", "Customers", third, "1 (33.3%)"),
+        ("Champions", "Net revenue (USD)", pytest.approx(30000 / 370.5), "$300.00"),
+        ("New", "Net revenue (USD)", pytest.approx(5050 / 370.5), "$50.50"),
+        ("Lost", "Net revenue (USD)", pytest.approx(2000 / 370.5), "$20.00"),
+    ]
+    assert grid.title == "Customers by recency and frequency score"
+    counted = {(r["recency"], r["frequency"]): r["customers"] for r in grid.rows}
+    assert len(counted) == 25
+    assert {cell for cell, n in counted.items() if n} == {(5, 5), (1, 1), (4, 2)}
+    assert sum(counted.values()) == 3
 
 
 def test_cohorts_page(published: Settings) -> None:
     app = run("app_pages/cohorts.py")
     assert app.title[0].value == "Cohorts"
-    charts = app.get("plotly_chart")
-    assert len(charts) == 1
-    assert "month's new customers" in charts[0].proto.spec
+    (retained,) = charts(app)
+    assert retained.title == "Share of each month's new customers ordering again"
+    # The January cohort of 3: all in month 0, nobody in month 1, one in month 2.
+    assert [(r["cohort"], r["period"], r["value"], r["text"]) for r in retained.rows] == [
+        ("2025-01 (3)", 0, 100.0, "100%"),
+        ("2025-01 (3)", 1, 0.0, "0%"),
+        ("2025-01 (3)", 2, pytest.approx(100 / 3), "33%"),
+    ]
     app.segmented_control(key="cohort_measure").set_value("revenue").run()
     assert not app.exception
-    spec = app.get("plotly_chart")[0].proto.spec
-    assert "Net revenue (USD) of each month's new customers" in spec
-    assert "370.5" in spec  # the January cohort's first month
+    (revenue,) = charts(app)
+    assert revenue.title == "Net revenue (USD) of each month's new customers"
+    assert [(r["period"], r["value"], r["text"]) for r in revenue.rows] == [
+        (0, 370.5, "$370.50"),
+        (1, 0.0, "$0.00"),
+        (2, 100.0, "$100.00"),
+    ]
+
+
+def test_geography_page_maps_each_country_offline(published: Settings) -> None:
+    app = run("app_pages/geography.py")
+    (world,) = charts(app)
+    assert world.title == "Net revenue (USD) by country, 01 Mar to 02 Mar 2025"
+    # Inline GeoJSON (kept in the spec by Streamlit): nothing for the browser to fetch.
+    features = world.spec["datasets"][world.spec["data"]["name"]]
+    assert all(f["type"] == "Feature" and f["geometry"] for f in features)
+    with_data = {f["id"]: f["properties"] for f in features if f["properties"]["value"]}
+    assert with_data == {
+        "USA": {"value": 250.0, "label": "US"},
+        "DEU": {"value": 120.5, "label": "DE"},
+    }
+    assert len(features) > 150 and "ATA" not in {f["id"] for f in features}
+    land, shaded = world.spec["layer"]  # grey land, coloured countries with a value on top
+    assert (land["mark"]["type"], land["mark"]["fill"]) == ("geoshape", GREY)
+    assert shaded["transform"] == [{"filter": "isValid(datum.properties.value)"}]
+    assert shaded["encoding"]["color"]["scale"]["domain"] == [120.5, 250.0]
+    assert '"url"' not in json.dumps(world.spec)
+    app.segmented_control(key="geo_measure").set_value("sessions").run()
+    (visits,) = charts(app)
+    assert visits.title.startswith("Visits by country")
+    shapes = visits.spec["datasets"][visits.spec["data"]["name"]]
+    values = {f["id"]: f["properties"]["value"] for f in shapes}
+    assert (values["USA"], values["DEU"]) == (100.0, 300.0)
 
 
 def test_products_page(published: Settings) -> None:
@@ -186,6 +242,9 @@ def test_products_page(published: Settings) -> None:
     table = app.dataframe[0].value
     assert list(table["product"]) == ["Kettle", "Lantern"]
     assert list(table["return_rate"]) == [50.0, 0.0]
-    charts = app.get("plotly_chart")
-    assert len(charts) == 1
-    assert "Net revenue by country" in charts[0].proto.spec
+    (by_country,) = charts(app)
+    assert by_country.title == "Net revenue by country, 01 Mar 2025 to 02 Mar 2025"
+    assert [
+        (r["country"], r["net_revenue"], r["label"], r["orders"], r["sessions"])
+        for r in by_country.rows
+    ] == [("US", 250.0, "$250.00", 5, 100), ("DE", 120.5, "$120.50", 3, 300)]

@@ -11,12 +11,13 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboards import theme
 from dashboards.queries import Shop, format_money, latest_day
 from intellishop.artifacts import LocalArtifactStore
 from intellishop.settings import Settings
 from intellishop.tenants import TenantRegistry
 
-from .conftest import open_app
+from .conftest import charts, open_app
 
 
 def daily(rows: list[tuple[date, float, int, int, int]]) -> pa.Table:
@@ -109,9 +110,21 @@ def test_kpis_show_the_latest_day_against_the_day_before(published: Settings) ->
         "Conversion rate": ("3.00%", "+0.50 pp"),
     }
     assert app.subheader[0].value == "Monday 03 March 2025"
-    chart = app.get("plotly_chart")
-    assert len(chart) == 1
-    assert "Daily revenue (USD) and orders" in chart[0].proto.spec
+    (chart,) = charts(app)
+    assert chart.title == "Daily revenue (USD) and orders"
+    assert [(r["metric_date"], r["revenue"], r["orders"]) for r in chart.rows] == [
+        (date(2025, 3, 1), 900.0, 9),
+        (date(2025, 3, 2), 1000.0, 10),
+        (date(2025, 3, 3), 1234.5, 15),
+    ]
+    bars, line = chart.spec["layer"]
+    assert chart.spec["resolve"] == {"scale": {"y": "independent"}}  # two y axes
+    assert (bars["mark"]["type"], bars["encoding"]["y"]["title"]) == ("bar", "Revenue (USD)")
+    assert (line["mark"]["type"], line["encoding"]["y"]["title"]) == ("line", "Orders (count)")
+    assert bars["encoding"]["color"]["scale"] == {
+        "domain": ["Revenue (USD)", "Orders"],
+        "range": [theme.REVENUE, theme.ORDERS],
+    }
     table = app.dataframe[0].value
     assert list(table["product"]) == ["A Kettle", "A Lantern"]
     assert list(table["rank"]) == [1, 2]

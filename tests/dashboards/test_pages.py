@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboards import theme
 from dashboards.queries import format_money
 from ingest.event_log import SqliteEventLog
 from intellishop.artifacts import LocalArtifactStore
@@ -24,10 +26,12 @@ from intellishop.settings import Settings
 from intellishop.tenants import TenantRegistry
 from intellishop.users import UserRegistry
 
-from .conftest import APP, open_app
+from .conftest import APP, charts, open_app
 from .demo_data import demo_tables
 
 PASSWORD = "correct horse battery"
+#: Acme's time zone (the ``shops`` fixture's).
+SHOP_ZONE = ZoneInfo("America/New_York")
 EVERY_PAGE = (
     "app_pages/overview.py",
     "app_pages/live.py",
@@ -146,6 +150,7 @@ def test_live_page_counts_todays_orders_of_this_shop_only(shops: Settings) -> No
         )
 
     log = SqliteEventLog(shops.event_log_path)
+    sent = datetime.now(SHOP_ZONE)
     log.append(LoggedBatch(tenant_id="acme", events=[order("o1", 40.0), order("o2", 2.5)]))
     log.append(LoggedBatch(tenant_id="books", events=[order("b1", 900.0)]))
     log.close()
@@ -154,6 +159,13 @@ def test_live_page_counts_todays_orders_of_this_shop_only(shops: Settings) -> No
     assert metric(app, "Orders today") == "2"
     assert metric(app, "Active users") == "1"
     assert [row for row in app.dataframe[0].value["order"]] == ["o2", "o1"]
+    (per_minute,) = charts(app)
+    assert per_minute.title == "Events per minute, last 15 minutes"
+    assert len(per_minute.rows) == 15  # every minute, with or without events
+    assert sum(r["events"] for r in per_minute.rows) == 2  # this shop's two orders only
+    # Minutes in the shop's time zone (New York), whatever the browser's.
+    busy = {r["minute"] for r in per_minute.rows if r["events"]}
+    assert busy <= {f"{moment:%H:%M}" for moment in (sent, datetime.now(SHOP_ZONE))}
 
 
 def test_viewers_read_but_do_not_build(shops: Settings) -> None:
@@ -208,8 +220,17 @@ def test_recommendations_explain_the_algorithm(shops: Settings) -> None:
 
 def test_products_show_forecast_and_reorder(shops: Settings) -> None:
     app = open_app("app_pages/products.py")
-    specs = [chart.proto.spec for chart in app.get("plotly_chart")]
-    assert any("Forecast daily demand" in spec for spec in specs)
+    (demand,) = [c for c in charts(app) if c.title.startswith("Forecast daily demand")]
+    chosen = app.selectbox(key="forecast_product").value
+    forecast = pl.DataFrame(demo_tables("a", seed=1)["demand_forecast"])
+    expected = forecast.filter(pl.col("product_id") == chosen).sort("forecast_date")
+    assert [
+        (r["forecast_date"], r["yhat"], r["yhat_lower"], r["yhat_upper"]) for r in demand.rows
+    ] == list(expected.select("forecast_date", "yhat", "yhat_lower", "yhat_upper").iter_rows())
+    band, line = demand.spec["layer"]
+    assert (band["mark"]["type"], band["encoding"]["y2"]["field"]) == ("area", "yhat_upper")
+    assert (line["mark"]["type"], line["encoding"]["y"]["field"]) == ("line", "yhat")
+    assert line["encoding"]["color"]["scale"]["range"] == [theme.VISITS, theme.BAND]
     reorder = app.dataframe[-1].value
     assert list(reorder["suggested_order_qty"]) == [64.0, 63.0, 62.0, 61.0, 60.0]
 
