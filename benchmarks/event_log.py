@@ -34,10 +34,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 REPO = Path(__file__).resolve().parents[1]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def percentile_ms(values: list[float], q: int) -> float:
@@ -84,26 +88,21 @@ async def run_writers(args: argparse.Namespace, db: Path) -> dict[str, Any]:
     log = SqliteEventLog(db)
     committer = GroupCommitter(log)
     write_seconds: list[float] = []
-    append_many = log.append_many
 
-    def timed_append_many(batches: Any) -> list[str]:
-        started = time.perf_counter()
-        try:
-            return append_many(batches)
-        finally:
-            write_seconds.append(time.perf_counter() - started)
+    def timed(write: Callable[P, R]) -> Callable[P, R]:
+        """``write`` (one of the log's appends), its seconds added to ``write_seconds``."""
 
-    log.append_many = timed_append_many  # type: ignore[method-assign]
-    append_one = log.append
+        def timed_write(*args: P.args, **kwargs: P.kwargs) -> R:
+            started = time.perf_counter()
+            try:
+                return write(*args, **kwargs)
+            finally:
+                write_seconds.append(time.perf_counter() - started)
 
-    def timed_append(batch: Any) -> str:
-        started = time.perf_counter()
-        try:
-            return append_one(batch)
-        finally:
-            write_seconds.append(time.perf_counter() - started)
+        return timed_write
 
-    log.append = timed_append  # type: ignore[method-assign]
+    log.append_many = timed(log.append_many)  # type: ignore[method-assign]
+    log.append = timed(log.append)  # type: ignore[method-assign]
 
     latencies: list[float] = []
     lags: list[float] = []
