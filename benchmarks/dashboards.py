@@ -29,13 +29,10 @@ import json
 import logging
 import os
 import shlex
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -45,6 +42,8 @@ from typing import Any
 # The project root first: this directory's ingest.py would shadow the `ingest` package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from dashboards.local_server import MERCHANT_APP, streamlit_server
+from intellishop.chromium import CHROMIUM, CHROMIUM_ARGS
 from intellishop.demo import (
     DEMO_SHOPS,
     demo_email,
@@ -52,20 +51,10 @@ from intellishop.demo import (
     demo_users,
     run_pipeline_subprocess,
 )
-from intellishop.services import PROJECT_ROOT, service_env
+from intellishop.ports import free_port
+from intellishop.services import service_env
 from intellishop.settings import Profile, Settings
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 #: A Vega-Lite chart once Vega has drawn it (its SVG marks).
 CHART = '[data-testid="stVegaLiteChart"] svg.marks'
 #: Page title -> (URL path, what is on the page once its main content has rendered).
@@ -108,12 +97,6 @@ RENDERED = """() => {
     return !running && !document.querySelector('[data-testid="stSpinner"]');
 }"""
 GOAL_SECONDS = 2.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager
@@ -183,37 +166,6 @@ def prepare(settings: Settings, *, days: int, customers: int) -> None:
     marker.write_text(json.dumps(wanted))
 
 
-@contextmanager
-def streamlit_server(script: Path, env: dict[str, str], log: Path) -> Iterator[str]:
-    port = free_port()
-    with log.open("w") as output:
-        server = subprocess.Popen(
-            [
-                sys.executable, "-m", "streamlit", "run", str(script),
-                "--server.address", "127.0.0.1", "--server.port", str(port),
-                "--server.headless", "true", "--server.fileWatcherType", "none",
-                "--browser.gatherUsageStats", "false",
-            ],
-            cwd=PROJECT_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                        if answer.status == 200:
-                            break
-                except OSError:
-                    if server.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(log.read_text()) from None
-                    time.sleep(0.3)
-            yield url
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
-
-
 def load_seconds(context: Any, url: str, title: str, content: str) -> float:
     """One load of ``url`` in a new tab: seconds until ``title`` and ``content`` are drawn and
     the run is over. A page showing an exception is an error, not a time."""
@@ -262,7 +214,7 @@ def measure(loads: int, app_url: str, baseline_url: str) -> Times:
     targets.update({title: (f"{app_url}/{path}", sel) for title, (path, sel) in PAGES.items()})
     times: Times = {"open": {t: [] for t in targets}, "switch": {t: [] for t in targets}}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         context.set_default_timeout(60_000)
         for title, (url, content) in targets.items():  # warm-up: first-visit imports
@@ -312,9 +264,8 @@ def main() -> int:
     }
     baseline_script = args.work_dir / "baseline_app.py"
     baseline_script.write_text(BASELINE_SCRIPT)
-    app = PROJECT_ROOT / "dashboards" / "streamlit_app.py"
     with (
-        streamlit_server(app, env, args.work_dir / "streamlit.log") as app_url,
+        streamlit_server(MERCHANT_APP, env, args.work_dir / "streamlit.log") as app_url,
         streamlit_server(baseline_script, env, args.work_dir / "baseline.log") as baseline_url,
     ):
         times = measure(args.loads, app_url, baseline_url)

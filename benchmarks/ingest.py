@@ -38,7 +38,6 @@ import asyncio
 import os
 import platform
 import shlex
-import socket
 import statistics
 import subprocess
 import sys
@@ -62,6 +61,7 @@ import redis
 from psycopg import sql
 
 from ingest.loader import LoadReport, drain_event_log, follow_event_log
+from intellishop.ports import free_port
 from intellishop.services import Supervisor, services
 from intellishop.settings import Profile, Settings
 from intellishop.simulation import SimulationConfig, generate_events
@@ -137,13 +137,6 @@ def process_cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
     return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def simulated_events(count: int, track_count: int) -> tuple[list[Any], list[Any]]:

@@ -4,7 +4,6 @@ the real Redis and PostgreSQL servers (skipped when absent locally, failing when
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import uuid
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ import pytest
 import redis
 from psycopg import sql
 
+from intellishop.chromium import CHROMIUM, CHROMIUM_ARGS
 from intellishop.settings import Settings, get_settings
 
 #: A JWT secret of the right length for every test: the prod profile refuses the placeholder.
@@ -65,10 +65,6 @@ def settings(data_dir: Path) -> Settings:
     return settings
 
 
-#: Debian's Chromium: Playwright's own browser download does not work offline.
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
 @pytest.fixture(scope="session")
 def browser_type_launch_args() -> dict[str, Any]:
     """pytest-playwright launches Debian's Chromium, headless, quiet on the network."""
@@ -78,16 +74,7 @@ def browser_type_launch_args() -> dict[str, Any]:
         pytest.skip("Debian's chromium is not installed")
     return {
         "executable_path": CHROMIUM,
-        "args": [
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ],
+        "args": list(CHROMIUM_ARGS),
     }
 
 

@@ -8,7 +8,6 @@ get in the way.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,14 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from intellishop.ports import free_port
 from intellishop.services import PROJECT_ROOT, Supervisor, service_env, services
 from intellishop.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

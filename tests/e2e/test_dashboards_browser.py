@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +20,7 @@ import polars as pl
 import pytest
 from playwright.sync_api import expect
 
+from dashboards.local_server import MERCHANT_APP, streamlit_server
 from dashboards.queries import format_money
 from dashboards.world_map import GREY
 from intellishop.artifacts import LocalArtifactStore
@@ -30,8 +28,6 @@ from intellishop.services import PROJECT_ROOT
 from intellishop.tenants import TenantRegistry
 from intellishop.users import UserRegistry
 from tests.dashboards.demo_data import demo_tables
-
-from .conftest import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -78,33 +74,8 @@ def dashboards(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     store = LocalArtifactStore(data_dir / "artifacts")
     store.publish("acme", demo_tables("a", seed=1))
     store.publish("books", demo_tables("b", seed=2))
-    port = free_port()
-    log = (data_dir / "streamlit.log").open("w")
-    server = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", "dashboards/streamlit_app.py",
-            "--server.address", "127.0.0.1", "--server.port", str(port),
-            "--server.headless", "true", "--server.fileWatcherType", "none",
-        ],
-        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((data_dir / "streamlit.log").read_text()) from None
-                time.sleep(0.3)
+    with streamlit_server(MERCHANT_APP, env, data_dir / "streamlit.log") as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        log.close()
 
 
 def sign_in(page: Any, url: str) -> None:

@@ -7,24 +7,18 @@ address before our rule runs; the service is started without it.
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import httpx
 import pytest
 
 from ingest.event_log import open_event_log
+from intellishop.ports import free_port
 from intellishop.services import Supervisor, services
 from intellishop.settings import Settings
 from intellishop.tenants import TenantRegistry
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def stored_countries(settings: Settings) -> list[str | None]:

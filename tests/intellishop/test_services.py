@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 
+from intellishop.ports import free_port
 from intellishop.services import ServiceError, Supervisor, live_group_members, services
 from intellishop.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def group_alive(pgid: int) -> bool:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sys
 import threading
 import time
 from pathlib import Path
 
+from intellishop.ports import free_port
 from intellishop.services import RestartPolicy, Service, Supervisor
 from intellishop.settings import Settings
 
@@ -30,12 +30,6 @@ class Health(http.server.BaseHTTPRequestHandler):
         pass
 http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Health).serve_forever()
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def server(lifetime: float) -> Service:

@@ -5,7 +5,6 @@ addresses only; a refused or unreachable mail server fails no other shop and is 
 from __future__ import annotations
 
 import json
-import socket
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from aiosmtpd.controller import Controller
 
 from dagster_project.defs.reports.jobs import merchant_reports
 from intellishop.artifacts import LocalArtifactStore
+from intellishop.ports import free_port
 from intellishop.reports import MerchantStore, MerchantStoreError, ReportSchedule
 from intellishop.reports.email import email_delivery
 from intellishop.reports.generate import GeneratedReport, generate_scheduled
@@ -59,12 +59,6 @@ class Mailbox:
         assert isinstance(message, EmailMessage)
         self.mails.append(Mail(sorted(envelope.rcpt_tos), message))
         return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

@@ -13,10 +13,10 @@ import httpx
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
+from intellishop.ports import free_port
 from intellishop.services import Supervisor, services
 from intellishop.settings import Settings
 from intellishop.tenants import TenantRegistry
-from tests.e2e.conftest import free_port
 
 pytestmark = pytest.mark.e2e
 

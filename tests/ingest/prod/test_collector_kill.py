@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,6 +26,7 @@ import psycopg
 import pytest
 import redis
 
+from intellishop.ports import free_port
 from intellishop.settings import Settings
 from intellishop.tenants import TenantRegistry
 
@@ -37,12 +37,6 @@ ROOT = Path(__file__).resolve().parents[3]
 GIVE_UP_SECONDS = 60.0
 #: What ``up`` prints about each killed service, in this order.
 WHAT_UP_SAYS = ("was killed by SIGKILL", "restarted", "healthy again")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def alive(pid: int) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,18 +19,13 @@ import redis
 
 from ingest.event_log import RedisStreamEventLog, open_event_log
 from ingest.loader import LOADER_CONSUMER, LoadReport, drain_event_log, follow_event_log
+from intellishop.ports import free_port
 from intellishop.settings import Settings, get_settings
 
 from .helpers import batch, pg_rows
 
 ROOT = Path(__file__).resolve().parents[3]
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.redis

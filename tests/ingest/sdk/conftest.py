@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -14,15 +13,10 @@ from typing import Any
 import pytest
 
 from ingest.event_log.sqlite import SqliteEventLog
+from intellishop.ports import free_port
 from intellishop.services import Supervisor, services
 from intellishop.settings import Settings
 from intellishop.tenants import TenantRegistry
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -23,12 +23,12 @@ from typing import Any
 import pytest
 
 from ingest.sdk import BROWSER_TRACKER_PATH
+from intellishop.chromium import CHROMIUM
 
 from .conftest import ReceivedEvent, RunningCollector, free_port
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI") == "true":
         raise RuntimeError(

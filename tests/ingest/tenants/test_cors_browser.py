@@ -8,8 +8,6 @@ the browser and its beacon refused by the collector, and nothing of it is stored
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -22,12 +20,13 @@ import uvicorn
 from playwright.sync_api import Page
 
 from ingest.app import create_app
+from intellishop.chromium import CHROMIUM
+from intellishop.ports import free_port
 from intellishop.settings import Settings
 from intellishop.tenants import TenantRegistry
 
 from .conftest import logged
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():  # pragma: no cover - depends on the machine
     if os.environ.get("CI") == "true":
         pytest.fail("CI needs Debian's chromium for the browser tests", pytrace=False)
@@ -50,13 +49,6 @@ SEND = """async ([url, key]) => {
 }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class _Quiet(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -66,7 +58,7 @@ class _Quiet(SimpleHTTPRequestHandler):
 def servers(
     admin_settings: Settings, tmp_path: Path, registry: TenantRegistry
 ) -> Iterator[tuple[str, int, str]]:
-    shop_port = _free_port()
+    shop_port = free_port()
     _, key = registry.create("Shop", allowed_origins=[f"http://127.0.0.1:{shop_port}"])
     (tmp_path / "site").mkdir()
     (tmp_path / "site" / "index.html").write_text("<!doctype html><title>shop</title>")
@@ -74,7 +66,7 @@ def servers(
         ("127.0.0.1", shop_port),
         lambda *args: _Quiet(*args, directory=str(tmp_path / "site")),
     )
-    collector_port = _free_port()
+    collector_port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(admin_settings), host="127.0.0.1", port=collector_port, log_level="error"
