@@ -9,13 +9,36 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pyarrow as pa
+
+from intellishop.artifacts import LocalArtifactStore
+from intellishop.tenants import TenantRegistry
 
 LAST_DAY = date(2026, 3, 31)
 DAYS = 60
 COUNTRIES = ("US", "DE", "GB", "FR", "CA", "unknown")
 SEGMENTS = ("Champions", "Loyal", "New", "At Risk", "Lost")
+
+
+def two_shops(tenants_db: Path) -> TenantRegistry:
+    """Acme Outdoor (``acme``, USD, New York) and Berlin Books (``books``, EUR, Berlin): two
+    tenants in different time zones and currencies, so a page showing the other shop's data or
+    format is caught."""
+    registry = TenantRegistry(tenants_db)
+    registry.create("Acme Outdoor", tenant_id="acme", timezone="America/New_York")
+    registry.create("Berlin Books", tenant_id="books", timezone="Europe/Berlin", currency="EUR")
+    return registry
+
+
+def publish_two_shops(tenants_db: Path, artifacts_dir: Path) -> TenantRegistry:
+    """:func:`two_shops`, each with its own :func:`demo_tables` published."""
+    registry = two_shops(tenants_db)
+    store = LocalArtifactStore(artifacts_dir)
+    store.publish("acme", demo_tables("a", seed=1))
+    store.publish("books", demo_tables("b", seed=2))
+    return registry
 
 
 def demo_tables(prefix: str, seed: int = 1) -> dict[str, pa.Table]:

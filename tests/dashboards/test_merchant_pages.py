@@ -13,9 +13,9 @@ from streamlit.testing.v1 import AppTest
 from dashboards.world_map import GREY
 from intellishop.artifacts import LocalArtifactStore
 from intellishop.settings import Settings
-from intellishop.tenants import TenantRegistry
 
 from .conftest import charts, open_app
+from .demo_data import two_shops
 from .test_overview import daily
 
 PAGES = (
@@ -102,9 +102,7 @@ def merchant_tables() -> dict[str, pa.Table]:
 
 @pytest.fixture
 def published(settings: Settings) -> Settings:
-    registry = TenantRegistry(settings.tenants_db_path)
-    registry.create("Acme Outdoor", tenant_id="acme", timezone="America/New_York")
-    registry.create("Berlin Books", tenant_id="books", timezone="Europe/Berlin", currency="EUR")
+    two_shops(settings.tenants_db_path)
     store = LocalArtifactStore(settings.artifacts_dir)
     store.publish("acme", merchant_tables())
     # An older publish: only the daily metrics, none of the marts the pages read.

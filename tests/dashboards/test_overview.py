@@ -15,9 +15,9 @@ from dashboards import theme
 from dashboards.queries import Shop, format_money, latest_day
 from intellishop.artifacts import LocalArtifactStore
 from intellishop.settings import Settings
-from intellishop.tenants import TenantRegistry
 
 from .conftest import charts, open_app
+from .demo_data import two_shops
 
 
 def daily(rows: list[tuple[date, float, int, int, int]]) -> pa.Table:
@@ -60,9 +60,7 @@ def trending_tables(prefix: str) -> dict[str, pa.Table]:
 
 @pytest.fixture
 def published(settings: Settings) -> Settings:
-    registry = TenantRegistry(settings.tenants_db_path)
-    registry.create("Acme Outdoor", tenant_id="acme", timezone="America/New_York")
-    registry.create("Berlin Books", tenant_id="books", timezone="Europe/Berlin", currency="EUR")
+    two_shops(settings.tenants_db_path)
     store = LocalArtifactStore(settings.artifacts_dir)
     store.publish(
         "acme",

@@ -19,15 +19,13 @@ from streamlit.testing.v1 import AppTest
 from dashboards import theme
 from dashboards.queries import format_money
 from ingest.event_log import SqliteEventLog
-from intellishop.artifacts import LocalArtifactStore
 from intellishop.events import LoggedBatch, LoggedEvent
 from intellishop.reports import MerchantStore, SegmentDefinition
 from intellishop.settings import Settings
-from intellishop.tenants import TenantRegistry
 from intellishop.users import UserRegistry
 
 from .conftest import APP, charts, open_app
-from .demo_data import demo_tables
+from .demo_data import demo_tables, publish_two_shops
 
 PASSWORD = "correct horse battery"
 #: Acme's time zone (the ``shops`` fixture's).
@@ -51,15 +49,10 @@ EVERY_PAGE = (
 
 @pytest.fixture
 def shops(settings: Settings) -> Settings:
-    registry = TenantRegistry(settings.tenants_db_path)
-    registry.create("Acme Outdoor", tenant_id="acme", timezone="America/New_York")
-    registry.create("Berlin Books", tenant_id="books", timezone="Europe/Berlin", currency="EUR")
+    registry = publish_two_shops(settings.tenants_db_path, settings.artifacts_dir)
     users = UserRegistry(registry)
     users.create("acme", "owner@acme.test", PASSWORD, "owner")
     users.create("acme", "viewer@acme.test", PASSWORD, "viewer")
-    store = LocalArtifactStore(settings.artifacts_dir)
-    store.publish("acme", demo_tables("a", seed=1))
-    store.publish("books", demo_tables("b", seed=2))
     return settings
 
 

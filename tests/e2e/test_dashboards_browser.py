@@ -23,11 +23,9 @@ from playwright.sync_api import expect
 from dashboards.local_server import MERCHANT_APP, streamlit_server
 from dashboards.queries import format_money
 from dashboards.world_map import GREY
-from intellishop.artifacts import LocalArtifactStore
 from intellishop.services import PROJECT_ROOT
-from intellishop.tenants import TenantRegistry
 from intellishop.users import UserRegistry
-from tests.dashboards.demo_data import demo_tables
+from tests.dashboards.demo_data import demo_tables, publish_two_shops
 
 pytestmark = pytest.mark.e2e
 
@@ -67,13 +65,8 @@ def dashboards(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     }
     env.pop("INTELLISHOP_DASHBOARDS_DEMO_LOGIN", None)
     (data_dir / "artifacts").mkdir(parents=True)
-    registry = TenantRegistry(data_dir / "tenants.sqlite3")
-    registry.create("Acme Outdoor", tenant_id="acme", timezone="America/New_York")
-    registry.create("Berlin Books", tenant_id="books", timezone="Europe/Berlin", currency="EUR")
+    registry = publish_two_shops(data_dir / "tenants.sqlite3", data_dir / "artifacts")
     UserRegistry(registry).create("acme", "owner@acme.test", PASSWORD, "owner")
-    store = LocalArtifactStore(data_dir / "artifacts")
-    store.publish("acme", demo_tables("a", seed=1))
-    store.publish("books", demo_tables("b", seed=2))
     with streamlit_server(MERCHANT_APP, env, data_dir / "streamlit.log") as url:
         yield url
 

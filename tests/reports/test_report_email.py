@@ -27,7 +27,7 @@ from intellishop.reports.generate import GeneratedReport, generate_scheduled
 from intellishop.reports.store import parse_recipients
 from intellishop.settings import Settings, get_settings
 from intellishop.tenants import TenantRegistry
-from tests.dashboards.demo_data import demo_tables
+from tests.dashboards.demo_data import demo_tables, publish_two_shops
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: Recipients at this domain are refused with a 550, as a real server refuses unknown mailboxes.
@@ -78,12 +78,7 @@ def mailbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
 @pytest.fixture
 def shops(settings: Settings) -> Settings:
     """Two published shops (each report costs a second or two of charts: few shops, few runs)."""
-    registry = TenantRegistry(settings.tenants_db_path)
-    registry.create("Acme Outdoor", tenant_id="acme", timezone="America/New_York")
-    registry.create("Berlin Books", tenant_id="books", timezone="Europe/Berlin", currency="EUR")
-    store = LocalArtifactStore(settings.artifacts_dir)
-    store.publish("acme", demo_tables("a", seed=1))
-    store.publish("books", demo_tables("b", seed=2))
+    publish_two_shops(settings.tenants_db_path, settings.artifacts_dir)
     return settings
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from intellishop.artifacts import LocalArtifactStore
 from intellishop.reports import (
     MerchantStore,
     MerchantStoreError,
@@ -32,20 +31,14 @@ from intellishop.reports import (
 from intellishop.reports.excel import write_workbook
 from intellishop.reports.pdf import write_pdf
 from intellishop.settings import Settings
-from intellishop.tenants import TenantRegistry
-from tests.dashboards.demo_data import LAST_DAY, demo_tables
+from tests.dashboards.demo_data import LAST_DAY, demo_tables, publish_two_shops
 
 from .xlsx import column_values, read_xlsx
 
 
 @pytest.fixture
 def published(settings: Settings) -> Settings:
-    registry = TenantRegistry(settings.tenants_db_path)
-    registry.create("Acme Outdoor", tenant_id="acme", timezone="America/New_York")
-    registry.create("Berlin Books", tenant_id="books", timezone="Europe/Berlin", currency="EUR")
-    store = LocalArtifactStore(settings.artifacts_dir)
-    store.publish("acme", demo_tables("a", seed=1))
-    store.publish("books", demo_tables("b", seed=2))
+    publish_two_shops(settings.tenants_db_path, settings.artifacts_dir)
     return settings
 
 
