@@ -21,10 +21,12 @@
 {% macro duckdb__first_arrivals(relation) -%}
     {#- The window above sorts every column of every event, raw JSON included: most of the
         staging model's time. Here the ranking sees only the keys and the row's address in the
-        raw zone (filename, file_row_number, which the source's read_parquet adds), and the
-        later copies it finds are taken out of the wide rows by an anti join. Identical rows,
-        same order of preference; `relation` must be a NOT MATERIALIZED CTE or a relation, so
-        that reading it twice reads columns, not a copy of every event. -#}
+        raw zone (filename, file_row_number, which the source's read_parquet adds), and only
+        for the messages that arrived more than once (a retry is rare: grouping the keys costs
+        a third of ranking them all); the later copies it finds are taken out of the wide rows
+        by an anti join. Identical rows, same order of preference; `relation` must be a NOT
+        MATERIALIZED CTE or a relation, so that reading it three times reads columns, not a
+        copy of every event. -#}
     select {{ relation }}.*, 1 as arrival_rank
     from {{ relation }}
     anti join (
@@ -38,6 +40,13 @@
                     order by received_at, log_offset
                 ) as arrival_rank
             from {{ relation }}
+            semi join (
+                select tenant_id, message_id
+                from {{ relation }}
+                group by tenant_id, message_id
+                having count(*) > 1
+            ) as repeated
+                using (tenant_id, message_id)
         ) as numbered
         where arrival_rank > 1
     ) as later_copies

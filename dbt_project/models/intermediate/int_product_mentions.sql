@@ -30,8 +30,10 @@
 
 with
 
-events as (
+events as not materialized (
 
+    -- Read by both branches below, each for its own events and columns: as a materialized
+    -- CTE, every column of every track event would be copied first (a quarter of this model).
     select * from {{ ref('int_events_stitched') }}
     where message_type = 'track'
     {% if is_incremental() %}
