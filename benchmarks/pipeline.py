@@ -2,8 +2,9 @@
 
     .venv/bin/python benchmarks/pipeline.py --events 10000000 [--postgres-events 1000000]
 
-1. Prepare (not timed): simulated shops' events, written to a Parquet raw zone in the layout
-   the loader produces (docs/contracts.md), cached under --work-dir by size and seed.
+1. Prepare (not timed): simulated shops' events, their contexts enriched as the collector
+   enriches them, written to a Parquet raw zone in the layout the loader produces
+   (docs/contracts.md), cached under --work-dir by size and seed.
 2. Baseline, same run: one DuckDB scan of the raw zone that parses every event's JSON fields
    and groups by tenant, day and type: the floor any model over all events pays.
 3. The last simulated day is held back (its partitions moved aside), then `dbt build
@@ -46,6 +47,7 @@ import pyarrow.parquet as pq
 # The project root first: this directory's ingest.py would shadow the `ingest` package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ingest.enrichment import ContextEnricher
 from ingest.raw_zone.postgres import PostgresRawZone
 from intellishop.events import RAW_EVENT_SCHEMA
 from intellishop.simulation import SimulationConfig, generate_events
@@ -59,6 +61,9 @@ RAW_SCHEMA = pa.schema(
 #: Customers in the small simulation that calibrates events per customer for a window.
 CALIBRATION_CUSTOMERS = 100
 ROWS_PER_FILE = 250_000
+#: Part of the cache directory's name: raw zones prepared before contexts were enriched as the
+#: collector enriches them (2026-11-26) are not reused.
+RAW_FORMAT = "enriched"
 #: What a pipeline run asks dbt for (dagster_project/defs/dbt/assets.py, DBT_BUILD_ARGS): models
 #: and data tests; dbt's unit tests check the SQL, not the data, and run in CI.
 BUILD = ["build", "--exclude-resource-type", "unit_test"]
@@ -98,6 +103,7 @@ def write_shop(args: tuple[Path, str, int, int, int]) -> int:
 
     end = datetime.now(UTC).date()
     config = SimulationConfig(seed=seed, days=days, customers=customers, end=end)
+    enrich = ContextEnricher(request_ip=None, store_ip=False).in_place
     for offset, event in enumerate(generate_events(config)):
         timestamp = _micros(event["timestamp"])
         assert timestamp is not None
@@ -112,7 +118,8 @@ def write_shop(args: tuple[Path, str, int, int, int]) -> int:
         columns["received_at"].append(timestamp)
         columns["properties"].append(_json(event.get("properties")))
         columns["traits"].append(_json(event.get("traits")))
-        columns["context"].append(_json(event.get("context")))
+        # As the collector stores it: IP dropped, country, device and bot flag added.
+        columns["context"].append(_json(enrich(dict(event.get("context") or {}))))
         columns["log_offset"].append(offset)
         columns["tenant_id"].append(tenant_id)
         columns["event_date"].append(datetime.fromtimestamp(timestamp / 1e6, UTC).date())
@@ -126,7 +133,7 @@ def write_shop(args: tuple[Path, str, int, int, int]) -> int:
 
 def prepare(work_dir: Path, events: int, days: int, shops: int) -> tuple[Path, int]:
     """The raw zone for ``events`` simulated events over ``shops`` shops (cached by size)."""
-    raw_dir = work_dir / f"raw-{events}-{days}d-{shops}shops"
+    raw_dir = work_dir / f"raw-{events}-{days}d-{shops}shops-{RAW_FORMAT}"
     done = raw_dir / "DONE"
     if done.exists():
         return raw_dir, int(done.read_text())
