@@ -48,6 +48,7 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ingest.enrichment import ContextEnricher
+from ingest.raw_zone.parquet import COMPRESSION
 from ingest.raw_zone.postgres import PostgresRawZone
 from intellishop.events import RAW_EVENT_SCHEMA
 from intellishop.simulation import SimulationConfig, generate_events
@@ -61,9 +62,9 @@ RAW_SCHEMA = pa.schema(
 #: Customers in the small simulation that calibrates events per customer for a window.
 CALIBRATION_CUSTOMERS = 100
 ROWS_PER_FILE = 250_000
-#: Part of the cache directory's name: raw zones prepared before contexts were enriched as the
-#: collector enriches them (2026-11-26) are not reused.
-RAW_FORMAT = "enriched"
+#: Part of the cache directory's name: raw zones prepared before their contexts were enriched
+#: and their files compressed as the collector and the loader do (2026-11-26) are not reused.
+RAW_FORMAT = "collector"
 #: What a pipeline run asks dbt for (dagster_project/defs/dbt/assets.py, DBT_BUILD_ARGS): models
 #: and data tests; dbt's unit tests check the SQL, not the data, and run in CI.
 BUILD = ["build", "--exclude-resource-type", "unit_test"]
@@ -95,7 +96,9 @@ def write_shop(args: tuple[Path, str, int, int, int]) -> int:
             out = raw_dir / "events" / f"tenant_id={tenant_id}" / f"event_date={day}"
             out.mkdir(parents=True, exist_ok=True)
             pq.write_table(
-                rows.drop_columns(["tenant_id", "event_date"]), out / f"part-{part:06d}.parquet"
+                rows.drop_columns(["tenant_id", "event_date"]),
+                out / f"part-{part:06d}.parquet",
+                compression=COMPRESSION,
             )
         part += 1
         for values in columns.values():
