@@ -17,6 +17,7 @@ from typing import Any
 
 import msgspec
 
+from ingest.enrichment.context_view import ContextView
 from intellishop.ecommerce import PROPERTIES_BY_EVENT
 from intellishop.events import LoggedEvent, Message
 
@@ -35,6 +36,18 @@ _missing_field = re.compile(r"missing required field `([^`]*)`")
 
 #: Rewrites the context of each accepted event (enrichment); see :mod:`ingest.enrichment`.
 ContextEnrichment = Callable[[dict[str, Any]], dict[str, Any]]
+#: The same enrichment on a :class:`ContextView`, which it changes, returning the JSON to store
+#: (see :meth:`ingest.enrichment.ContextEnricher.view_json`); the answer for a given context
+#: must not change within a batch (:func:`validate_batch` remembers it).
+ViewEnrichment = Callable[[ContextView], bytes]
+
+
+#: Contexts of a batch looked up before :func:`validate_batch` judges whether they repeat
+#: (a quarter of them met again), and stops looking them up in that batch if not; a longer
+#: trial cost batches of distinct contexts more than it gained (measured with 8 and 16).
+MEMO_TRIAL_EVENTS = 8
+#: An absent ``properties`` or ``traits``: the one default object, so it is told by identity.
+_NO_OBJECT = msgspec.Raw(b"{}")
 
 
 class WireMessage(Message, forbid_unknown_fields=True):
@@ -45,8 +58,16 @@ class WireMessage(Message, forbid_unknown_fields=True):
     typed for e-commerce events) without that round trip, and stored as the client sent them.
     """
 
-    properties: msgspec.Raw = msgspec.Raw(b"{}")  # type: ignore[assignment]
-    traits: msgspec.Raw = msgspec.Raw(b"{}")  # type: ignore[assignment]
+    properties: msgspec.Raw = _NO_OBJECT  # type: ignore[assignment]
+    traits: msgspec.Raw = _NO_OBJECT  # type: ignore[assignment]
+
+
+class BatchWireMessage(WireMessage, forbid_unknown_fields=True):
+    """:class:`WireMessage` as :func:`validate_batch` decodes it first: ``context`` as JSON text,
+    for :class:`_BatchContexts`. A batch in which that does not pay (contexts that neither repeat
+    nor fit the view) goes back to :class:`WireMessage`: one decode, contexts as dicts."""
+
+    context: msgspec.Raw = msgspec.Raw(b"{}")  # type: ignore[assignment]
 
 
 class BatchEnvelope(msgspec.Struct, forbid_unknown_fields=False):
@@ -285,6 +306,89 @@ def validate_message(
     )
 
 
+class _BatchContexts:
+    """The JSON to store for each context of a batch, from the client's JSON text of it.
+
+    Events of a batch often share their context (one visitor, one page), so the stored JSON is
+    remembered by the client's text for the rest of the batch, while that pays: if fewer than a
+    quarter of the first :data:`MEMO_TRIAL_EVENTS` contexts were met before, the batch stops
+    looking them up. A context met first is decoded into a :class:`ContextView` (cheaper to
+    build, enrich and encode than a dict) until one does not fit it (a field the view does not
+    name: that client sends it every time), then into a dict. With no envelope context to merge
+    only: the view has no place for the envelope's fields.
+    """
+
+    __slots__ = (
+        "_enrich",
+        "_enrich_view",
+        "_envelope",
+        "_met",
+        "_met_again",
+        "_remember",
+        "_stored",
+        "_try_views",
+        "pays",
+    )
+
+    def __init__(
+        self,
+        envelope_context: dict[str, Any] | None,
+        enrich: ContextEnrichment | None,
+        enrich_view: ViewEnrichment | None,
+    ) -> None:
+        self._envelope = envelope_context
+        self._enrich = enrich
+        self._enrich_view = enrich_view if not envelope_context else None
+        self._stored: dict[bytes, bytes] = {}
+        self._remember = True
+        self._try_views = self._enrich_view is not None
+        self._met = self._met_again = 0
+        #: False once neither the memory nor the view is used any more in this batch.
+        self.pays = True
+
+    def stored(self, context: msgspec.Raw) -> bytes | None:
+        """The context to store, merged and enriched; None when it is not a JSON object (the
+        caller's full path then says why)."""
+        key = None
+        if self._remember:
+            key = bytes(context)
+            stored = self._stored.get(key)
+            self._met += 1
+            if stored is not None:
+                self._met_again += 1
+                return stored
+            if self._met == MEMO_TRIAL_EVENTS and self._met_again < MEMO_TRIAL_EVENTS // 4:
+                self._remember = False  # contexts hardly repeat in this batch
+                self.pays = self._try_views
+        stored = self._from_view(context) if self._try_views else None
+        if stored is None:
+            stored = self._from_dict(context)
+        if key is not None and stored is not None:
+            self._stored[key] = stored
+        return stored
+
+    def _from_view(self, context: msgspec.Raw) -> bytes | None:
+        try:
+            view = _decode_context_view(context)
+        except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+            self._try_views = False
+            self.pays = self._remember
+            return None
+        assert self._enrich_view is not None  # (it is, with _try_views)
+        return self._enrich_view(view)
+
+    def _from_dict(self, context: msgspec.Raw) -> bytes | None:
+        try:
+            as_dict = _decode_context(context)
+        except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+            return None  # not an object, ...: validate_message says why
+        if self._envelope:
+            as_dict = {**self._envelope, **as_dict}
+        if self._enrich is not None:
+            as_dict = self._enrich(as_dict)
+        return _json.encode(as_dict)
+
+
 def validate_batch(
     raws: Sequence[msgspec.Raw],
     *,
@@ -294,13 +398,17 @@ def validate_batch(
     max_event_bytes: int,
     max_future_us: int,
     enrich: ContextEnrichment | None = None,
+    enrich_view: ViewEnrichment | None = None,
     clean: bool = False,
 ) -> tuple[list[LoggedEvent], list[tuple[int, list[FieldError]]]]:
     """A batch's messages, checked: the events to log (in batch order) and, by index, every
-    error of each rejected message. The arguments are those of :func:`validate_message`.
+    error of each rejected message. The arguments are those of :func:`validate_message`;
+    ``enrich_view`` is ``enrich`` done on a :class:`ContextView` (see :class:`BatchWireMessage`),
+    used when there is no envelope context to merge.
 
     The collector's hot loop (100 events a request, up to 100,000 events a second): a valid
-    event costs one decode, the quick checks of :func:`_passes_checks` and the enrichment; an
+    event costs one decode, the quick checks of :func:`_passes_checks` and the enrichment (a
+    context already met in the batch costs a dict lookup: see :class:`BatchWireMessage`); an
     event failing any check goes through :func:`validate_message`, which lists every error.
     """
     accepted: list[LoggedEvent] = []
@@ -308,7 +416,9 @@ def validate_batch(
     envelope_sent_us = _micros(envelope_sent_at) if envelope_sent_at is not None else None
     # The common case inlined (no call per step): decode, quick checks, corrected times,
     # context merged and enriched, the logged event. Anything unusual takes the full path.
-    decode = _decode_wire_message
+    decode: Callable[[msgspec.Raw], WireMessage] = _decode_batch_message
+    no_object = _NO_OBJECT
+    contexts = _BatchContexts(envelope_context, enrich, enrich_view)
     passes = _passes_checks
     micros = _micros
     encode = _json.encode
@@ -321,8 +431,10 @@ def validate_batch(
                 message = None
             if message is not None and passes(
                 message,
-                properties := bytes(message.properties),
-                traits := bytes(message.traits),
+                properties := (
+                    b"{}" if message.properties is no_object else bytes(message.properties)
+                ),
+                traits := b"{}" if message.traits is no_object else bytes(message.traits),
             ):
                 sent_at = message.sentAt
                 sent_at_us = envelope_sent_us if sent_at is None else micros(sent_at)
@@ -336,29 +448,38 @@ def validate_batch(
                 if MIN_TIMESTAMP_US <= timestamp_us <= latest_us and (
                     sent_at_us is None or sent_at_us >= MIN_TIMESTAMP_US
                 ):
-                    context = message.context
-                    if envelope_context:
-                        context = {**envelope_context, **context}
-                    if enrich is not None:
-                        context = enrich(context)
-                    message_type = message.type
-                    accepted.append(
-                        LoggedEvent(
-                            message.messageId or _derived_message_id(bytes(raw)),
-                            message_type,
-                            message.event if message_type == "track" else message.name,
-                            message.userId,
-                            message.anonymousId,
-                            timestamp_us,
-                            sent_at_us,
-                            received_at_us,
-                            properties,
-                            traits,
-                            encode(context),
-                            message.previousId,
+                    context: Any = message.context
+                    if type(context) is dict:  # decoded with its message: see _BatchContexts
+                        if envelope_context:
+                            context = {**envelope_context, **context}
+                        if enrich is not None:
+                            context = enrich(context)
+                        stored: bytes | None = encode(context)
+                    else:  # the context's JSON text
+                        stored = contexts.stored(context)
+                        if not contexts.pays:
+                            # Neither memory nor views pay in this batch: decode the contexts
+                            # of the next messages with them, into dicts, in one decode.
+                            decode = _decode_wire_message
+                    if stored is not None:
+                        message_type = message.type
+                        accepted.append(
+                            LoggedEvent(
+                                message.messageId or _derived_message_id(bytes(raw)),
+                                message_type,
+                                message.event if message_type == "track" else message.name,
+                                message.userId,
+                                message.anonymousId,
+                                timestamp_us,
+                                sent_at_us,
+                                received_at_us,
+                                properties,
+                                traits,
+                                stored,
+                                message.previousId,
+                            )
                         )
-                    )
-                    continue
+                        continue
         outcome = validate_message(
             raw,
             received_at_us=received_at_us,
@@ -534,6 +655,9 @@ def _derived_message_id(raw: bytes) -> str:
 
 
 _decode_wire_message = msgspec.json.Decoder(WireMessage).decode
+_decode_batch_message = msgspec.json.Decoder(BatchWireMessage).decode
+_decode_context_view = msgspec.json.Decoder(ContextView).decode
+_decode_context = msgspec.json.Decoder(dict[str, Any]).decode
 _decode_envelope = msgspec.json.Decoder(BatchEnvelope).decode
 #: One decoder per e-commerce property struct; numeric strings ("19.99") are accepted.
 _ECOMMERCE_DECODERS = {

@@ -21,9 +21,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import msgspec
+
+from .context_view import UNSET, ContextView, LocationView, PageView, encode_view
 from .geo import country_for_ip
 from .user_agent import MAX_USER_AGENT_CHARS, describe_user_agent
-from .utm import campaign_of
+from .utm import campaign_from_url, campaign_of
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -86,6 +89,15 @@ def _device_of(user_agent: str) -> dict[str, Any]:
 _NO_USER_AGENT: dict[str, Any] = {"is_bot": False}
 
 
+_NO_USER_AGENT_JSON = msgspec.Raw(msgspec.json.encode(_NO_USER_AGENT))
+
+
+@lru_cache(maxsize=8192)
+def _device_json(user_agent: str) -> msgspec.Raw:
+    """:func:`device_of` as JSON, for the parsed prefix of a user agent."""
+    return msgspec.Raw(msgspec.json.encode(_device_of(user_agent)))
+
+
 @dataclass(frozen=True, slots=True)
 class ContextEnricher:
     """Enriches the contexts of one request's events (the request IP and tenant rule are fixed)."""
@@ -129,6 +141,43 @@ class ContextEnricher:
         else:
             enriched["intellishop"] = _NO_USER_AGENT
         return enriched
+
+    def view_json(self, view: ContextView) -> bytes:
+        """:meth:`in_place` done on a :class:`ContextView` (changed, not copied), encoded: the
+        context to store, as JSON.
+
+        The collector's path (:func:`ingest.validation.validate_batch` decodes contexts into
+        views): it means what :meth:`in_place`'s dict encodes to, members in the view's order.
+        Decoded values have exact types, so ``type(...) is`` stands for ``isinstance`` here.
+        """
+        sent_ip = view.ip
+        ip = sent_ip if type(sent_ip) is str and sent_ip else self.request_ip
+        view.ip = ip if self.store_ip and ip else UNSET
+
+        location = view.location
+        if not (type(location) is LocationView and location.country):
+            country = country_for_ip(ip) if ip else None
+            if country is not None:
+                if type(location) is LocationView:
+                    location.country = country
+                else:
+                    view.location = LocationView(country=country)
+
+        campaign = view.campaign
+        if not (type(campaign) is dict and campaign):
+            page = view.page
+            url = page.url if type(page) is PageView else None
+            if type(url) is str and "utm_" in url:
+                derived = campaign_from_url(url)
+                if derived:
+                    view.campaign = derived
+
+        user_agent = view.userAgent
+        if type(user_agent) is str and user_agent:
+            view.intellishop = _device_json(user_agent[:MAX_USER_AGENT_CHARS])
+        else:
+            view.intellishop = _NO_USER_AGENT_JSON
+        return encode_view(view)
 
 
 __all__ = [

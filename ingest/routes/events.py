@@ -198,6 +198,7 @@ async def batch(request: Request, admission: AdmissionDep) -> Response:
         record_rejected_request("empty")
         return _error(400, "batch is empty", field="batch")
 
+    enricher = _enricher(request, tenant.store_ip, settings)
     accepted, failed = validate_batch(
         envelope.batch,
         received_at_us=received_at_us,
@@ -205,7 +206,8 @@ async def batch(request: Request, admission: AdmissionDep) -> Response:
         envelope_context=envelope.context,
         max_event_bytes=settings.max_event_bytes,
         max_future_us=settings.max_clock_skew_seconds * 1_000_000,
-        enrich=_enricher(request, tenant.store_ip, settings).in_place,
+        enrich=enricher.in_place,
+        enrich_view=enricher.view_json,
         clean=body_is_clean(body),
     )
     rejected: list[dict[str, Any]] = []
