@@ -25,7 +25,8 @@ UNCERTAINTY_SAMPLES = 200
 
 
 def quiet_stan() -> None:
-    """Silence cmdstanpy's per-fit INFO lines (two per series) and Prophet's chatter."""
+    """Silence cmdstanpy's per-fit INFO lines (two per series) and Prophet's chatter (its
+    plotting module's missing-plotly error included: Prophet's plots are not used here)."""
     for name in ("cmdstanpy", "prophet", "prophet.plot"):
         logger = logging.getLogger(name)
         logger.setLevel(logging.ERROR)
@@ -43,9 +44,11 @@ def prophet_forecast(
     seed: int = 0,
 ) -> tuple[list[date], Array, Array, Array]:
     """Dates, yhat, lower, upper (all >= 0) for the ``horizon_days`` after ``last``."""
+    # Before the import: prophet.plot logs "Importing plotly failed" as it loads (this project
+    # draws no Prophet plots, and plotly is not installed).
+    quiet_stan()
     from prophet import Prophet
 
-    quiet_stan()
     y = np.asarray(history, dtype=np.float64)
     ds = pd.date_range(end=pd.Timestamp(last), periods=y.size, freq="D")
     model: Any = Prophet(

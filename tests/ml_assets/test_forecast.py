@@ -4,7 +4,10 @@ beating the baseline on a holdout of series with a weekly pattern, a trend and P
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -102,3 +105,22 @@ def test_demand_forecast_frame() -> None:
     assert out["forecast_date"].min() == as_of.date()
     assert (out["yhat_lower"] <= out["yhat"]).all() and (out["yhat"] <= out["yhat_upper"]).all()
     assert (out["yhat_lower"] >= 0).all()
+
+
+def test_a_prophet_forecast_prints_nothing() -> None:
+    """Prophet's plotting module logs an error when plotly is missing (it is not a dependency)
+    and cmdstanpy logs two lines a fit: none of it may reach a user's terminal (``make demo``).
+    A fresh interpreter, since Prophet logs as it is first imported."""
+    program = (
+        "from datetime import date; import numpy as np;"
+        " from ml_assets.forecast.prophet_model import prophet_forecast;"
+        " prophet_forecast(np.arange(60, dtype=float) % 7 + 3, date(2026, 11, 1), 7)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.stdout == "" and done.stderr == "", done.stdout + done.stderr
