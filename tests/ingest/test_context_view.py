@@ -21,6 +21,7 @@ from ingest import validation
 from ingest.enrichment import ContextEnricher
 from ingest.enrichment.context_view import ContextView
 from ingest.validation import (
+    BatchEnvelope,
     FieldError,
     body_is_clean,
     decode_envelope,
@@ -103,28 +104,40 @@ def _body(context: bytes, envelope_context: dict[str, Any] | None) -> bytes:
     return b'{"batch": [' + event + b"]" + envelope + b"}"
 
 
+#: The collector's limits and receive time, as both paths are given them.
+LIMITS: dict[str, Any] = {
+    "received_at_us": RECEIVED_US,
+    "envelope_sent_at": None,
+    "max_event_bytes": 32 * 1024,
+    "max_future_us": 3600 * 1_000_000,
+}
+
+
+def _collect(
+    envelope: BatchEnvelope, enrich: Any, enrich_view: Any
+) -> tuple[list[LoggedEvent], list[tuple[int, list[FieldError]]]]:
+    """validate_batch as the batch route calls it (a clean body), with these enrichments."""
+    return validate_batch(
+        envelope.batch,
+        envelope_context=envelope.context,
+        enrich=enrich,
+        enrich_view=enrich_view,
+        clean=True,
+        **LIMITS,
+    )
+
+
 def _both_paths(
     body: bytes, enricher: ContextEnricher
 ) -> tuple[LoggedEvent | list[FieldError], LoggedEvent | list[FieldError]]:
     """One event's outcome on the collector's path (validate_batch) and on the dict path."""
     assert body_is_clean(body)
     envelope = decode_envelope(body)
-    limits: dict[str, Any] = {
-        "received_at_us": RECEIVED_US,
-        "envelope_sent_at": None,
-        "envelope_context": envelope.context,
-        "max_event_bytes": 32 * 1024,
-        "max_future_us": 3600 * 1_000_000,
-    }
-    accepted, rejected = validate_batch(
-        envelope.batch,
-        enrich=enricher.in_place,
-        enrich_view=enricher.view_json,
-        clean=True,
-        **limits,
-    )
+    accepted, rejected = _collect(envelope, enricher.in_place, enricher.view_json)
     fast = accepted[0] if accepted else rejected[0][1]
-    full = validate_message(envelope.batch[0], enrich=enricher.in_place, **limits)
+    full = validate_message(
+        envelope.batch[0], envelope_context=envelope.context, enrich=enricher.in_place, **LIMITS
+    )
     return fast, full
 
 
@@ -211,17 +224,7 @@ def test_fitting_contexts_take_the_view_path(name: str, monkeypatch: pytest.Monk
 
     monkeypatch.setattr(validation, "validate_message", refuse)
     envelope = decode_envelope(_body(CONTEXTS[name], None))
-    accepted, rejected = validate_batch(
-        envelope.batch,
-        received_at_us=RECEIVED_US,
-        envelope_sent_at=None,
-        envelope_context=None,
-        max_event_bytes=32 * 1024,
-        max_future_us=3600 * 1_000_000,
-        enrich=refuse,  # type: ignore[arg-type]
-        enrich_view=enricher.view_json,
-        clean=True,
-    )
+    accepted, rejected = _collect(envelope, refuse, enricher.view_json)
     assert rejected == [] and accepted == [compared]
 
 
@@ -235,17 +238,7 @@ def test_contexts_the_view_does_not_fit_take_the_dict_path(name: str) -> None:
         calls.append(context)
         return ENRICHERS["private"].in_place(context)
 
-    validate_batch(
-        envelope.batch,
-        received_at_us=RECEIVED_US,
-        envelope_sent_at=None,
-        envelope_context=None,
-        max_event_bytes=32 * 1024,
-        max_future_us=3600 * 1_000_000,
-        enrich=counted,
-        enrich_view=ENRICHERS["private"].view_json,
-        clean=True,
-    )
+    _collect(envelope, counted, ENRICHERS["private"].view_json)
     assert len(calls) == 1
 
 
@@ -291,22 +284,13 @@ def test_contexts_met_again_in_a_batch_are_stored_alike(enricher_name: str, orde
     ]
     body = b'{"batch": [' + b", ".join(events) + b"]}"
     envelope = decode_envelope(body)
-    limits: dict[str, Any] = {
-        "received_at_us": RECEIVED_US,
-        "envelope_sent_at": None,
-        "envelope_context": None,
-        "max_event_bytes": 32 * 1024,
-        "max_future_us": 3600 * 1_000_000,
-    }
     views: list[ContextView] = []
 
     def counted(view: ContextView) -> bytes:
         views.append(view)
         return enricher.view_json(view)
 
-    accepted, rejected = validate_batch(
-        envelope.batch, enrich=enricher.in_place, enrich_view=counted, clean=True, **limits
-    )
+    accepted, rejected = _collect(envelope, enricher.in_place, counted)
     assert rejected == [] and len(accepted) == len(events)
     distinct = len({CONTEXTS[name] or b"{}" for name in FITTING})  # absent is "{}"
     if order == "met again at once":
@@ -316,6 +300,6 @@ def test_contexts_met_again_in_a_batch_are_stored_alike(enricher_name: str, orde
     else:  # no view after the first context that is not one (sorted: "library unknown field")
         assert len(views) <= sorted(CONTEXTS).index("library unknown field")
     for raw, fast in zip(envelope.batch, accepted, strict=True):
-        full = validate_message(raw, enrich=enricher.in_place, **limits)
+        full = validate_message(raw, envelope_context=None, enrich=enricher.in_place, **LIMITS)
         assert isinstance(full, LoggedEvent)
         assert (fast.event, _stored(fast)) == (full.event, _stored(full))
