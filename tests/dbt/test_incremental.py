@@ -11,6 +11,7 @@ test_targets.py is made the same way: the incremental path is checked on both ta
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,8 @@ from tests.dbt.test_targets import COMPARED, IGNORED, normalise, sort_key
 
 
 @pytest.fixture(scope="module")
-def incremental(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
+def incremental_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The settings of a warehouse built, then run again incrementally over late events."""
     root: Path = tmp_path_factory.mktemp("dbt-incremental")
     settings = Settings(data_dir=root / "data", profile=Profile.LOCAL)
     settings.ensure_dirs()
@@ -37,8 +39,12 @@ def incremental(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.Duc
     run_dbt(["run"], settings, root)
     deliver_late(zone, held)
     run_dbt(["run"], settings, root)
+    return settings
 
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+
+@pytest.fixture(scope="module")
+def incremental(incremental_settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = duckdb.connect(str(incremental_settings.warehouse_path), read_only=True)
     con.sql("set TimeZone = 'UTC'")
     try:
         yield con
@@ -81,3 +87,37 @@ def test_incremental_equals_full_build(
     assert names == full_names
     assert full_rows
     assert rows == full_rows
+
+
+@pytest.mark.parametrize(
+    ("model", "stamp", "test"),
+    [
+        ("stg_collector__events", "_staged_at", "unique_key_stg_collector__events_"),
+        ("int_events_stitched", "_batch_at", "unique_key_int_events_stitched_"),
+        ("int_sessions", "_batch_at", "unique_key_int_sessions_tenant_id__actor_id__"),
+    ],
+)
+def test_an_incremental_run_checks_its_batch_against_every_row(
+    model: str, stamp: str, test: str, incremental_settings: Settings, tmp_path: Path
+) -> None:
+    # The data tests of an incremental run look at the latest batch only (unique_key's
+    # batch_column): a row that run wrote again, under a key an earlier run wrote, must fail.
+    copy = Settings(data_dir=tmp_path / "data", profile=Profile.LOCAL)
+    copy.ensure_dirs()
+    shutil.copy(incremental_settings.warehouse_path, copy.warehouse_path)
+    passed = run_dbt(["test", "--select", model], copy, tmp_path, check=False)
+    assert passed.returncode == 0, passed.stdout[-3000:]
+
+    with duckdb.connect(str(copy.warehouse_path)) as con:
+        [(before,)] = con.sql(f"select min({stamp}) from {model}").fetchall()
+        [(latest,)] = con.sql(f"select max({stamp}) from {model}").fetchall()
+        assert before < latest
+        con.execute(
+            f"create temp table again as select * from {model} where {stamp} = ? limit 1",
+            [before],
+        )
+        con.execute(f"update again set {stamp} = ?", [latest])
+        con.execute(f"insert into {model} select * from again")
+    failed = run_dbt(["test", "--select", model], copy, tmp_path, check=False)
+    assert failed.returncode == 1
+    assert f"FAIL 1 {test}" in failed.stdout

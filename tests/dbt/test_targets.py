@@ -47,7 +47,14 @@ COMPARED = [
 ]
 #: Columns that differ by construction: the build's bookkeeping, and the arrival (time, offset)
 #: of the events the PostgreSQL build received late (conftest.postgres_build).
-IGNORED = {"_batch_at", "previous_actor_id", "received_at", "log_offset"}
+IGNORED = {
+    "_batch_at",
+    "_staged_at",
+    "previous_actor_id",
+    "received_at",
+    "last_link_received_at",
+    "log_offset",
+}
 
 
 def normalise(value: Any) -> Any:

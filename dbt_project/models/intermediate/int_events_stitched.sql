@@ -1,11 +1,12 @@
 {#-
-    Incremental: a run stitches the events staged since the last one (with the staging model's
-    own lookback, var('late_arrival_hours'), so late and out-of-order arrivals are counted),
-    and re-stitches, retroactively, the older anonymous events of every device whose user the
-    new events changed (an identify or alias arriving later moves the device's whole past to
-    the user). Rows are replaced by (tenant_id, message_id); `previous_actor_id` keeps who a
-    re-stitched event belonged to before, so int_sessions can rebuild that person's visits too.
-    `dbt build --full-refresh` stitches everything again.
+    Incremental: a run stitches the events staged since its latest batch (staging's lookback,
+    var('late_arrival_hours'), already took in late and out-of-order arrivals; `_staged_at`
+    says which rows are new), and re-stitches, retroactively, the older anonymous events of
+    every device whose user the new events changed (an identify or alias arriving later moves
+    the device's whole past to the user). Rows are replaced by (tenant_id, message_id);
+    `previous_actor_id` keeps who a re-stitched event belonged to before, so int_sessions can
+    rebuild that person's visits too. A run with nothing staged writes nothing, so nothing
+    downstream rebuilds. `dbt build --full-refresh` stitches everything again.
 -#}
 {{ config(
     materialized='incremental',
@@ -30,15 +31,10 @@ identity_map as (
 
 fresh as (
 
+    -- What staging took in since this model's latest run (a run that failed or skipped this
+    -- model is caught up: its staged rows are newer than this model's latest batch).
     select * from {{ ref('stg_collector__events') }}
-    where received_at > (
-        select {{ dbt.dateadd(
-            'hour',
-            -var('late_arrival_hours'),
-            "coalesce(max(received_at), cast('1970-01-01' as " ~ dbt.type_timestamp() ~ "))"
-        ) }}
-        from {{ this }}
-    )
+    where _staged_at > {{ latest_batch(this) }}
 
 ),
 
@@ -114,6 +110,22 @@ stitched as (
 
 ),
 
+{% if is_incremental() %}
+previous as (
+
+    -- Who the rows this run replaces belonged to. A semi join, so that the hash table is built
+    -- over this run's events, not over every stored one.
+    select stored.tenant_id, stored.message_id, stored.actor_id
+    from {{ this }} as stored
+    where exists (
+        select 1 from events
+        where events.tenant_id = stored.tenant_id
+          and events.message_id = stored.message_id
+    )
+
+),
+{% endif %}
+
 final as (
 
     select
@@ -126,7 +138,7 @@ final as (
         {{ batch_stamp() }} as _batch_at
     from stitched
     {% if is_incremental() %}
-    left join {{ this }} as previous
+    left join previous
         on stitched.tenant_id = previous.tenant_id
         and stitched.message_id = previous.message_id
     {% endif %}

@@ -1,6 +1,19 @@
-{#- A table: int_events_stitched reads it twice per run (fresh events and re-stitching) and its
-    tests once more; as a view each would re-rank every link. -#}
-{{ config(materialized='table') }}
+{#-
+    A table: int_events_stitched reads it twice per run (fresh events and re-stitching) and its
+    tests once more; as a view each would re-rank every link.
+
+    Incremental: a device's row is the latest of its links and the earliest link time, so a
+    run ranks the links staged since its latest batch together with the stored rows of the
+    same devices, which stand for every earlier link (the stored winner beat them all; ties go
+    the same way because the winner's arrival time is kept, `last_link_received_at`). Rows
+    are replaced by (tenant_id, anonymous_id). `--full-refresh` ranks every link again.
+-#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['tenant_id', 'anonymous_id'],
+    on_schema_change='append_new_columns',
+) }}
 
 -- Which known user each anonymous id (a browser or app install) belongs to. A link comes from
 -- any event carrying both ids (identify after login, and everything after it on that device)
@@ -11,10 +24,13 @@ with
 events as (
 
     select * from {{ ref('stg_collector__events') }}
+    {% if is_incremental() %}
+    where _staged_at > {{ latest_batch(this) }}
+    {% endif %}
 
 ),
 
-links as (
+new_links as (
 
     select
         tenant_id,
@@ -42,6 +58,31 @@ links as (
 
 ),
 
+links as (
+
+    select *, occurred_at as first_linked_at from new_links
+
+    {% if is_incremental() %}
+    union all
+
+    -- What the devices that got new links already had: their winning link and first time.
+    select
+        stored.tenant_id,
+        stored.anonymous_id,
+        stored.user_id,
+        stored.last_linked_at as occurred_at,
+        stored.last_link_received_at as received_at,
+        stored.first_linked_at
+    from {{ this }} as stored
+    where exists (
+        select 1 from new_links
+        where new_links.tenant_id = stored.tenant_id
+          and new_links.anonymous_id = stored.anonymous_id
+    )
+    {% endif %}
+
+),
+
 ranked as (
 
     select
@@ -49,11 +90,12 @@ ranked as (
         anonymous_id,
         user_id,
         occurred_at,
+        received_at,
         row_number() over (
             partition by tenant_id, anonymous_id
             order by occurred_at desc, received_at desc, user_id
         ) as recency_rank,
-        min(occurred_at) over (partition by tenant_id, anonymous_id) as first_linked_at
+        min(first_linked_at) over (partition by tenant_id, anonymous_id) as first_linked_at
     from links
 
 )
@@ -63,6 +105,8 @@ select
     anonymous_id,
     user_id,
     first_linked_at,
-    occurred_at as last_linked_at
+    occurred_at as last_linked_at,
+    received_at as last_link_received_at,
+    {{ batch_stamp() }} as _batch_at
 from ranked
 where recency_rank = 1

@@ -45,14 +45,9 @@ source as not materialized (
 
     select * from {{ source('collector', 'events') }}
     {% if is_incremental() %}
-    where received_at > (
-        select {{ dbt.dateadd(
-            'hour',
-            -var('late_arrival_hours'),
-            "coalesce(max(received_at), cast('1970-01-01' as " ~ dbt.type_timestamp() ~ "))"
-        ) }}
-        from {{ this }}
-    )
+    where received_at > {{ dbt.dateadd(
+        'hour', -var('late_arrival_hours'), latest_stamp(this, 'received_at')
+    ) }}
     {% endif %}
 
 ),
@@ -199,7 +194,9 @@ classified as (
             when lower(user_agent) like '%ipad%' or lower(user_agent) like '%tablet%' then 'tablet'
             when lower(user_agent) like '%mobi%' or lower(user_agent) like '%android%' then 'mobile'
             else 'desktop'
-        end as device_type
+        end as device_type,
+        -- the run that staged the row (incremental.sql): its data tests check that batch
+        {{ batch_stamp() }} as _staged_at
     from renamed
 
 )
