@@ -5,6 +5,10 @@ Run it with ``intellishop serve collector`` (``uvicorn ingest.app:create_app --f
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI
 
 from intellishop.settings import Settings, get_settings
@@ -22,11 +26,39 @@ from .routes import privacy as privacy_routes
 from .routes import sdk as sdk_routes
 from .routes import webhooks as webhook_routes
 
+#: The collector's threshold for a collection of the youngest objects (Python's default: 700).
+YOUNG_GC_THRESHOLD = 7000
+
+
+@contextlib.asynccontextmanager
+async def collector_gc(_app: FastAPI) -> AsyncIterator[None]:
+    """While the collector serves: its start-up objects out of the cyclic GC's sight, and a
+    young collection only after 7000 more new containers than freed ones (not 700); both as they
+    were once it stops.
+
+    A 100-event batch allocates thousands of containers and 16 batches are in flight, so with
+    Python's defaults the collector ran a young collection every six or seven requests, each
+    walking the in-flight batches, and every ~100k events a full one walking the ~110k objects
+    of the imports and the app too: 119 ms of GC in the 1.86 s of CPU for 100k events of
+    ``benchmarks/ingest.py``; 2 ms with this (one young collection). Frozen objects are still
+    freed by reference counting; only cycles among them wait until ``unfreeze``. A request's
+    objects die with it by reference count, so the higher threshold does not hold memory.
+    """
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(YOUNG_GC_THRESHOLD, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.ensure_dirs()
     app = FastAPI(
+        lifespan=collector_gc,
         title="IntelliShop collector",
         version="1",
         summary="Segment-compatible event collection: track, identify, page, alias, batch.",

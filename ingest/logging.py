@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,5 +59,64 @@ def configure_access_log(level: int = logging.INFO) -> logging.Logger:
 
 def log_request(**fields: Any) -> None:
     """One request's line; the fields are the JSON keys (see the module docstring)."""
-    if access_logger.isEnabledFor(logging.INFO):
+    if not access_logger.isEnabledFor(logging.INFO):
+        return
+    handler = _sole_json_stream_handler()
+    if handler is None or not _plain_extras(fields):
         access_logger.info("request", extra=fields)
+        return
+    _write_line(handler, fields)
+
+
+def _sole_json_stream_handler() -> logging.StreamHandler[Any] | None:
+    """The handler :func:`configure_access_log` installed, if it alone gets request lines.
+
+    Then :func:`_write_line` writes the line :class:`JsonFormatter` would, without a
+    ``LogRecord`` (the caller lookup, thread and process names, and the formatter's walk over
+    every record attribute were most of the logging's 13 µs per request). Anything else (a
+    handler or filter added, e.g. by a test, propagation to the root logger) takes the logging
+    path, so it sees every record as before."""
+    handlers = access_logger.handlers
+    if len(handlers) != 1 or access_logger.propagate or access_logger.filters:
+        return None
+    handler = handlers[0]
+    if (
+        type(handler) is not logging.StreamHandler
+        or type(handler.formatter) is not JsonFormatter
+        or handler.filters
+        or handler.level > logging.INFO
+    ):
+        return None
+    return handler
+
+
+def _plain_extras(fields: dict[str, Any]) -> bool:
+    """No field the logging path would refuse (a record attribute) or the formatter drop."""
+    return not any(name in _RECORD_ATTRIBUTES or name.lower() in REDACTED_FIELDS for name in fields)
+
+
+def _write_line(handler: logging.StreamHandler[Any], fields: dict[str, Any]) -> None:
+    """What ``handler`` emits for an INFO ``request`` record with ``fields`` as extras."""
+    created = time.time()
+    line = {
+        "ts": datetime.fromtimestamp(created, tz=UTC).isoformat(timespec="milliseconds"),
+        "level": "info",
+        "logger": ACCESS_LOGGER_NAME,
+        "msg": "request",
+        **fields,
+    }
+    text = _encoder.encode(line).decode() + handler.terminator
+    handler.acquire()
+    try:
+        handler.stream.write(text)
+        handler.flush()
+    except RecursionError:
+        raise
+    except Exception:
+        handler.handleError(
+            access_logger.makeRecord(
+                ACCESS_LOGGER_NAME, logging.INFO, "", 0, "request", (), None, extra=fields
+            )
+        )
+    finally:
+        handler.release()

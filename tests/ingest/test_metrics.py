@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import gc
+import io
 import json
 import logging
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from ingest.app import create_app
-from ingest.logging import ACCESS_LOGGER_NAME, JsonFormatter
+from ingest.app import YOUNG_GC_THRESHOLD, create_app
+from ingest.logging import ACCESS_LOGGER_NAME, JsonFormatter, configure_access_log, log_request
 from intellishop.settings import Settings
 from intellishop.tenants import TenantRegistry
 
@@ -136,3 +140,43 @@ def test_formatter_drops_credentials_given_as_extras() -> None:
     line = json.loads(JsonFormatter().format(record))
     assert line["route"] == "/v1/batch"
     assert "api_key" not in line and "authorization" not in line
+
+
+def test_the_request_line_is_the_one_the_formatter_writes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``log_request`` writes the line itself when only the configured handler listens; the
+    line must be what the logging path would have written, key for key and in order."""
+    logger = configure_access_log()
+    (handler,) = (h for h in logger.handlers if isinstance(h.formatter, JsonFormatter))
+    assert isinstance(handler, logging.StreamHandler)
+    monkeypatch.setattr(logger, "handlers", [handler])  # pytest's capture handlers aside
+    stream = io.StringIO()
+    monkeypatch.setattr(handler, "stream", stream)
+    monkeypatch.setattr(time, "time", lambda: 1_767_225_600.1234)
+    fields: dict[str, Any] = {
+        "route": "/v1/batch",
+        "method": "POST",
+        "status": 200,
+        "tenant": "shop-a",
+        "events_accepted": 99,
+        "events_rejected": None,
+        "ms": 12.345,
+    }
+    with monkeypatch.context() as patched:  # the line is written without a LogRecord
+        patched.setattr(logger, "handle", lambda record: pytest.fail("took the logging path"))
+        log_request(**fields)
+    record = logger.makeRecord(logger.name, logging.INFO, "", 0, "request", (), None, extra=fields)
+    record.created = 1_767_225_600.1234
+    assert stream.getvalue() == JsonFormatter().format(record) + "\n"
+    assert list(json.loads(stream.getvalue())) == ["ts", "level", "logger", "msg", *fields]
+
+
+def test_the_collector_tunes_the_gc_while_it_serves_and_puts_it_back(settings: Settings) -> None:
+    before = gc.get_threshold()
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/healthz").status_code == 200
+        assert gc.get_threshold() == (YOUNG_GC_THRESHOLD, *before[1:])
+        assert gc.get_freeze_count() > 0
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
