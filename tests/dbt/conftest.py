@@ -90,15 +90,20 @@ def duckdb_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     return Build(settings, root / "target", done.stdout)
 
 
-@pytest.fixture(scope="session")
-def warehouse(duckdb_build: Build) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Read-only connection to the DuckDB warehouse the build made."""
-    con = duckdb.connect(str(duckdb_build.settings.warehouse_path), read_only=True)
+def open_warehouse(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Read-only connection to the settings' DuckDB warehouse, in UTC, closed after use."""
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     con.sql("set TimeZone = 'UTC'")
     try:
         yield con
     finally:
         con.close()
+
+
+@pytest.fixture(scope="session")
+def warehouse(duckdb_build: Build) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Read-only connection to the DuckDB warehouse the build made."""
+    yield from open_warehouse(duckdb_build.settings)
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pytest
@@ -22,9 +21,9 @@ import pytest
 from ingest.imports.products import write_catalog
 from ingest.raw_zone import ParquetRawZone
 from intellishop.settings import Profile, Settings
-from tests.dbt.conftest import catalog_table, run_dbt
+from tests.dbt.conftest import catalog_table, open_warehouse, run_dbt
 from tests.dbt.scenario import LATE, deliver_late, write_scenario
-from tests.dbt.test_targets import COMPARED, IGNORED, normalise, sort_key
+from tests.dbt.test_targets import COMPARED, duckdb_table
 
 
 @pytest.fixture(scope="module")
@@ -46,18 +45,7 @@ def incremental_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="module")
 def incremental(incremental_settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = duckdb.connect(str(incremental_settings.warehouse_path), read_only=True)
-    con.sql("set TimeZone = 'UTC'")
-    try:
-        yield con
-    finally:
-        con.close()
-
-
-def table(con: duckdb.DuckDBPyConnection, model: str) -> tuple[list[str], list[Any]]:
-    names = [name for name in con.table(model).columns if name not in IGNORED]
-    rows = con.sql("select " + ", ".join(f'"{n}"' for n in names) + f' from "{model}"').fetchall()
-    return names, sorted((tuple(map(normalise, row)) for row in rows), key=sort_key)
+    yield from open_warehouse(incremental_settings)
 
 
 def test_the_second_run_was_incremental(incremental: duckdb.DuckDBPyConnection) -> None:
@@ -84,8 +72,8 @@ def test_incremental_equals_full_build(
     incremental: duckdb.DuckDBPyConnection,
     warehouse: duckdb.DuckDBPyConnection,
 ) -> None:
-    names, rows = table(incremental, model)
-    full_names, full_rows = table(warehouse, model)
+    names, rows = duckdb_table(incremental, model)
+    full_names, full_rows = duckdb_table(warehouse, model)
     assert names == full_names
     assert full_rows
     assert rows == full_rows

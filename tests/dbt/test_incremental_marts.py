@@ -28,7 +28,7 @@ import pytest
 from ingest.imports.products import write_catalog
 from ingest.raw_zone import ParquetRawZone
 from intellishop.settings import Profile, Settings
-from tests.dbt.conftest import catalog_table, run_dbt
+from tests.dbt.conftest import catalog_table, open_warehouse, run_dbt
 from tests.dbt.scenario import (
     LATE,
     SERVER,
@@ -40,7 +40,7 @@ from tests.dbt.scenario import (
     utc,
     write_scenario,
 )
-from tests.dbt.test_targets import IGNORED, normalise, sort_key
+from tests.dbt.test_targets import duckdb_table
 
 #: The marts this module builds (with everything upstream of them) and compares.
 MARTS = ["persons", "products", "product_performance"]
@@ -101,29 +101,14 @@ def build(root: Path, *, late: bool) -> Settings:
     return settings
 
 
-def connect(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    con.sql("set TimeZone = 'UTC'")
-    try:
-        yield con
-    finally:
-        con.close()
-
-
 @pytest.fixture(scope="module")
 def full(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
-    yield from connect(build(tmp_path_factory.mktemp("marts-full"), late=False))
+    yield from open_warehouse(build(tmp_path_factory.mktemp("marts-full"), late=False))
 
 
 @pytest.fixture(scope="module")
 def incremental(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
-    yield from connect(build(tmp_path_factory.mktemp("marts-incremental"), late=True))
-
-
-def table(con: duckdb.DuckDBPyConnection, model: str) -> tuple[list[str], list[Any]]:
-    names = [name for name in con.table(model).columns if name not in IGNORED]
-    rows = con.sql("select " + ", ".join(f'"{n}"' for n in names) + f' from "{model}"').fetchall()
-    return names, sorted((tuple(map(normalise, row)) for row in rows), key=sort_key)
+    yield from open_warehouse(build(tmp_path_factory.mktemp("marts-incremental"), late=True))
 
 
 def person(con: duckdb.DuckDBPyConnection, tenant_id: str, person_id: str) -> dict[str, Any]:
@@ -169,8 +154,8 @@ def test_the_second_run_rebuilt_only_the_touched_people(
 def test_incremental_equals_full_build(
     model: str, incremental: duckdb.DuckDBPyConnection, full: duckdb.DuckDBPyConnection
 ) -> None:
-    names, rows = table(incremental, model)
-    full_names, full_rows = table(full, model)
+    names, rows = duckdb_table(incremental, model)
+    full_names, full_rows = duckdb_table(full, model)
     assert names == full_names
     assert full_rows
     assert rows == full_rows
