@@ -5,14 +5,25 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
 from ingest.event_log import SqliteEventLog
 from ingest.event_log.group_commit import GroupCommitter
 from intellishop.events import LoggedBatch, LoggedEvent
+
+T = TypeVar("T")
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` in a thread of its own: in the whole suite, a browser test driven by
+    Playwright's sync API leaves an event loop running in the main thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def batch(name: str) -> LoggedBatch:
@@ -50,7 +61,7 @@ def test_concurrent_appends_share_writes_and_each_gets_its_own_id() -> None:
     async def main() -> list[str]:
         return await asyncio.gather(*(committer.append(batch(f"m{i}")) for i in range(10)))
 
-    assert asyncio.run(main()) == [f"id-m{i}" for i in range(10)]
+    assert run(main()) == [f"id-m{i}" for i in range(10)]
     # The ten appends of one loop iteration are handed over together: one write.
     assert log.writes == [[f"m{i}" for i in range(10)]]
     assert (committer.writes, committer.batches) == (1, 10)
@@ -66,7 +77,7 @@ def test_batches_appended_during_a_write_form_the_next_group() -> None:
         await asyncio.sleep(0.02)  # the write of "a" is in flight
         await asyncio.gather(first, *(committer.append(batch(f"b{i}")) for i in range(3)))
 
-    asyncio.run(main())
+    run(main())
     assert log.writes == [["a"], ["b0", "b1", "b2"]]
 
 
@@ -79,10 +90,10 @@ def test_a_failed_write_fails_every_batch_of_its_group_and_the_next_write_goes_o
             *(committer.append(batch(f"m{i}")) for i in range(3)), return_exceptions=True
         )
 
-    outcomes = asyncio.run(main())
+    outcomes = run(main())
     assert all(isinstance(o, OSError) and str(o) == "disk full" for o in outcomes)
     log.error = None
-    assert asyncio.run(committer.append(batch("later"))) == "id-later"
+    assert run(committer.append(batch("later"))) == "id-later"
 
 
 def test_a_cancelled_waiter_neither_drops_its_batch_nor_cancels_the_others() -> None:
@@ -98,7 +109,7 @@ def test_a_cancelled_waiter_neither_drops_its_batch_nor_cancels_the_others() -> 
             await hung_up
         return await asyncio.wait_for(other, 5)
 
-    assert asyncio.run(main()) == "id-kept"
+    assert run(main()) == "id-kept"
     assert log.writes == [["gone", "kept"]]
 
 
@@ -108,7 +119,7 @@ def test_several_event_loops_share_the_writer() -> None:
     results: dict[int, str] = {}
 
     def client(index: int) -> None:
-        results[index] = asyncio.run(committer.append(batch(f"m{index}")))
+        results[index] = run(committer.append(batch(f"m{index}")))
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(4)]
     for thread in threads:
@@ -122,12 +133,12 @@ def test_several_event_loops_share_the_writer() -> None:
 def test_the_writer_ends_when_idle_and_the_next_append_starts_another() -> None:
     log = RecordingLog()
     committer = GroupCommitter(log, idle_seconds=0.05)  # type: ignore[arg-type]
-    assert asyncio.run(committer.append(batch("a"))) == "id-a"
+    assert run(committer.append(batch("a"))) == "id-a"
     first = committer._writer
     assert first is not None
     first.join(timeout=5)
     assert not first.is_alive() and committer._writer is None
-    assert asyncio.run(committer.append(batch("b"))) == "id-b"
+    assert run(committer.append(batch("b"))) == "id-b"
     assert committer._writer is not None and committer._writer is not first
 
 
@@ -138,7 +149,7 @@ def test_groups_are_durable_in_the_sqlite_log_in_order(tmp_path: Path) -> None:
     async def main() -> list[str]:
         return await asyncio.gather(*(committer.append(batch(f"m{i}")) for i in range(20)))
 
-    ids = asyncio.run(main())
+    ids = run(main())
     assert ids == sorted(ids) and len(set(ids)) == 20
     entries = log.read("c", 100)
     assert [e.entry_id for e in entries] == ids
