@@ -27,16 +27,23 @@ _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "a
 _encoder = msgspec.json.Encoder()
 
 
+def _line_head(created: float, level: str, logger: str, msg: str) -> dict[str, Any]:
+    """The keys every line starts with, in order (the formatter's and the request fast path's)."""
+    return {
+        "ts": datetime.fromtimestamp(created, tz=UTC).isoformat(timespec="milliseconds"),
+        "level": level,
+        "logger": logger,
+        "msg": msg,
+    }
+
+
 class JsonFormatter(logging.Formatter):
     """A log record as one line of JSON: time (UTC, ISO 8601), level, logger, message, extras."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
+        line = _line_head(
+            record.created, record.levelname.lower(), record.name, record.getMessage()
+        )
         for name, value in vars(record).items():
             if name in _RECORD_ATTRIBUTES or name.lower() in REDACTED_FIELDS:
                 continue
@@ -97,14 +104,8 @@ def _plain_extras(fields: dict[str, Any]) -> bool:
 
 def _write_line(handler: logging.StreamHandler[Any], fields: dict[str, Any]) -> None:
     """What ``handler`` emits for an INFO ``request`` record with ``fields`` as extras."""
-    created = time.time()
-    line = {
-        "ts": datetime.fromtimestamp(created, tz=UTC).isoformat(timespec="milliseconds"),
-        "level": "info",
-        "logger": ACCESS_LOGGER_NAME,
-        "msg": "request",
-        **fields,
-    }
+    line = _line_head(time.time(), "info", ACCESS_LOGGER_NAME, "request")
+    line.update(fields)
     text = _encoder.encode(line).decode() + handler.terminator
     handler.acquire()
     try:
