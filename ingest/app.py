@@ -15,6 +15,7 @@ from intellishop.settings import Settings, get_settings
 from intellishop.tenants import CachedTenantAuthenticator, TenantRegistry
 
 from .cors import TenantCorsMiddleware
+from .enrichment import warm_up
 from .event_log import open_event_log
 from .event_log.group_commit import GroupCommitter
 from .limits import install_tenant_limits, open_tenant_limits
@@ -32,9 +33,9 @@ YOUNG_GC_THRESHOLD = 7000
 
 @contextlib.asynccontextmanager
 async def collector_gc(_app: FastAPI) -> AsyncIterator[None]:
-    """While the collector serves: its start-up objects out of the cyclic GC's sight, and a
-    young collection only after 7000 more new containers than freed ones (not 700); both as they
-    were once it stops.
+    """While the collector serves: the enrichment data loaded (``warm_up``), its start-up
+    objects out of the cyclic GC's sight, and a young collection only after 7000 more new
+    containers than freed ones (not 700); the GC as it was once it stops.
 
     A 100-event batch allocates thousands of containers and 16 batches are in flight, so with
     Python's defaults the collector ran a young collection every six or seven requests, each
@@ -44,6 +45,7 @@ async def collector_gc(_app: FastAPI) -> AsyncIterator[None]:
     freed by reference counting; only cycles among them wait until ``unfreeze``. A request's
     objects die with it by reference count, so the higher threshold does not hold memory.
     """
+    warm_up()  # before the freeze: the parser's and the geo data's objects are frozen too
     thresholds = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(YOUNG_GC_THRESHOLD, *thresholds[1:])

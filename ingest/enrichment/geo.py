@@ -17,6 +17,11 @@ _lock = threading.Lock()
 _reader: GeoIP2Fast | None = None
 
 
+def load() -> None:
+    """Load the data file now (see :func:`ingest.enrichment.warm_up`)."""
+    _geoip()
+
+
 def _geoip() -> GeoIP2Fast:
     global _reader
     if _reader is None:

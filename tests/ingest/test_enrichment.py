@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -212,3 +215,29 @@ def test_forwarded_for_is_believed_only_from_trusted_proxies(
     forged, real = _stored_contexts(settings)
     assert (forged["ip"], forged["location"]["country"]) == ("8.8.8.8", "US")
     assert (real["ip"], real["location"]["country"]) == ("81.2.69.160", "GB")
+
+
+def test_the_collector_loads_geo_data_and_the_user_agent_parser_before_serving(
+    data_dir: Path,
+) -> None:
+    """Both load on first use (0.1-0.2 s each), which a request would otherwise wait for with
+    every request in flight. A fresh interpreter, so that no earlier test loaded them."""
+    script = """
+import sys
+import ua_parser
+from fastapi.testclient import TestClient
+from ingest.app import create_app
+from ingest.enrichment import geo
+
+app = create_app()
+assert geo._reader is None and "parser" not in vars(ua_parser), "loaded before start-up"
+with TestClient(app):
+    assert geo._reader is not None, "the geo data is not loaded"
+    assert "parser" in vars(ua_parser), "the user-agent parser is not built"
+print("loaded")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "loaded"
