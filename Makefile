@@ -16,8 +16,12 @@ $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check uv
 
+# --compile-bytecode: the installed packages are byte-compiled once, here. Every dbt run, service
+# and test process imports thousands of modules, and where Python may not write its cache
+# (PYTHONDONTWRITEBYTECODE, a read-only venv) it compiled them at each start: 1.1 s of every
+# `dbt build` (docs/benchmarks.md).
 .venv/.installed: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	touch $@
 
 # @dbt_assets reads dbt's manifest when the Dagster code loads: parse whenever a model changes.
