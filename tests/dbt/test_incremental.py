@@ -113,14 +113,20 @@ def test_an_incremental_run_checks_its_batch_against_every_row(
     assert f"FAIL 1 {test}" in failed.stdout
 
 
+def _copy_of(settings: Settings, tmp_path: Path) -> Settings:
+    """Settings of a copy of ``settings``' data directory, for a test that alters it."""
+    copy = Settings(data_dir=tmp_path / "data", profile=Profile.LOCAL)
+    copy.ensure_dirs()
+    shutil.copytree(settings.data_dir, copy.data_dir, dirs_exist_ok=True)
+    return copy
+
+
 def test_a_table_from_an_earlier_version_is_rebuilt_in_full(
     incremental_settings: Settings, tmp_path: Path
 ) -> None:
     # A warehouse built before int_identity_map kept its batch stamp: the next run rebuilds
     # that model from scratch instead of failing on the missing column.
-    copy = Settings(data_dir=tmp_path / "data", profile=Profile.LOCAL)
-    copy.ensure_dirs()
-    shutil.copytree(incremental_settings.data_dir, copy.data_dir, dirs_exist_ok=True)
+    copy = _copy_of(incremental_settings, tmp_path)
     with duckdb.connect(str(copy.warehouse_path)) as con:
         [(devices,)] = con.sql("select count(*) from int_identity_map").fetchall()
         con.execute("alter table int_identity_map drop column _batch_at")
@@ -130,3 +136,26 @@ def test_a_table_from_an_earlier_version_is_rebuilt_in_full(
         assert con.sql("select count(*), count(_batch_at) from int_identity_map").fetchall() == [
             (devices, devices)
         ]
+
+
+def test_a_column_the_stitched_events_no_longer_carry_is_dropped(
+    incremental_settings: Settings, tmp_path: Path
+) -> None:
+    # Warehouses built before int_events_stitched stopped carrying the raw context (the user
+    # agent, ...) have those columns: the next incremental run drops them, keeping every row.
+    copy = _copy_of(incremental_settings, tmp_path)
+    with duckdb.connect(str(copy.warehouse_path)) as con:
+        [(events,)] = con.sql("select count(*) from int_events_stitched").fetchall()
+        con.execute("alter table int_events_stitched add column user_agent varchar")
+    run_dbt(["run", "--select", "int_events_stitched"], copy, tmp_path)
+    with duckdb.connect(str(copy.warehouse_path), read_only=True) as con:
+        columns = {
+            name
+            for (name,) in con.sql(
+                "select column_name from information_schema.columns"
+                " where table_name = 'int_events_stitched'"
+            ).fetchall()
+        }
+        assert con.sql("select count(*) from int_events_stitched").fetchall() == [(events,)]
+    assert "user_agent" not in columns
+    assert {"actor_id", "page_url", "_batch_at"} <= columns

@@ -12,8 +12,26 @@
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key=['tenant_id', 'message_id'],
-    on_schema_change='append_new_columns',
+    on_schema_change='sync_all_columns',
 ) }}
+
+{#-
+    What stitching carries over from staging: the columns the models downstream read. The
+    client's raw context (user agent, locale, library, the collector's device verdicts, sent_at,
+    log_offset, the UTC date) stays in stg_collector__events, by the same (tenant_id,
+    message_id): writing it a second time was a fifth of this model's full build.
+-#}
+{% set carried = [
+    'tenant_id', 'message_id', 'message_type', 'event', 'user_id', 'anonymous_id',
+    'previous_id', 'occurred_at', 'received_at',
+    'product_id', 'product_name', 'category', 'brand', 'price', 'quantity', 'order_id',
+    'revenue', 'order_total', 'currency', 'products', 'coupon', 'recommendation_id',
+    'recommendation_algorithm', 'recommended_product_ids', 'experiment_id', 'variation_id',
+    'window_days',
+    'trait_email', 'trait_first_name', 'trait_last_name', 'trait_name', 'trait_phone',
+    'country', 'page_url', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign',
+    'is_bot', 'is_internal', 'device_type', '_staged_at',
+] %}
 
 -- Every event with the person it belongs to. The identity map applies retroactively: a
 -- visitor's anonymous browsing before they logged in is credited to their user id, so their
@@ -33,7 +51,8 @@ fresh as (
 
     -- What staging took in since this model's latest run (a run that failed or skipped this
     -- model is caught up: its staged rows are newer than this model's latest batch).
-    select * from {{ ref('stg_collector__events') }}
+    select {{ carried | join(', ') }}
+    from {{ ref('stg_collector__events') }}
     where _staged_at > {{ latest_batch(this) }}
 
 ),
@@ -73,7 +92,10 @@ events as (
 
     union all
 
-    select restitched.*
+    select
+        {%- for column in carried %}
+        restitched.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from {{ ref('stg_collector__events') }} as restitched
     inner join relinked
         on restitched.tenant_id = relinked.tenant_id
@@ -91,7 +113,8 @@ events as (
 
 events as (
 
-    select * from {{ ref('stg_collector__events') }}
+    select {{ carried | join(', ') }}
+    from {{ ref('stg_collector__events') }}
 
 ),
 
