@@ -82,6 +82,8 @@ class Phase:
     requests: int
     seconds: float
     latencies_s: list[float]
+    #: CPU the sending process used meanwhile (HTTP client sends only).
+    client_cpu_s: float = 0.0
 
     @property
     def events_per_s(self) -> float:
@@ -113,7 +115,8 @@ async def post_all(
     Each of the ``concurrency`` workers keeps one HTTP/1.1 connection alive and writes
     prepared request bytes on it: the client shares the machine's two cores with the
     collector, and httpx spent 2.3 ms of CPU per 107 KiB request (more than the collector's
-    1.5 ms), which showed up as the collector's p99 (182 against 35 ms, docs/benchmarks.md).
+    1.5 ms), so the same collector looked slower: 40-46k against 69-71k events/s, p99 163-215
+    against 114-127 ms (docs/benchmarks.md, 2026-11-26 07:25).
     """
     parts = urlsplit(url)
     if parts.hostname is None or parts.port is None:
@@ -149,17 +152,19 @@ async def post_all(
             writer.close()
 
     # The simulated events this process holds (millions of objects) are frozen out of the
-    # garbage collector's reach: a full collection of them paused the client for 110-230 ms
-    # in mid-send, and every request in flight then looked that much slower.
+    # garbage collector's reach: a full collection of them takes this client 80-280 ms
+    # (measured with gc.callbacks), and one during a send would delay every request in flight.
     gc.collect()
     gc.freeze()
     try:
+        cpu_before = time.process_time()
         started = begin = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         seconds = time.perf_counter() - started
+        client_cpu_s = time.process_time() - cpu_before
     finally:
         gc.unfreeze()
-    return Phase(sum(events_per_body), len(bodies), seconds, latencies)
+    return Phase(sum(events_per_body), len(bodies), seconds, latencies, client_cpu_s)
 
 
 async def _read_response(reader: asyncio.StreamReader, url: str) -> tuple[int, bytes]:
@@ -280,9 +285,7 @@ def main() -> None:
             send("/v1/batch", batch_bodies[:w], [len(b) for b in batches[:w]])
             collector_pid = supervisor.running["collector"][1].pid
             cpu_before = process_cpu_seconds(collector_pid)
-            client_before = time.process_time()
             batched = send("/v1/batch", batch_bodies[w:], [len(b) for b in batches[w:]])
-            client_cpu = time.process_time() - client_before
             collector_cpu = process_cpu_seconds(collector_pid) - cpu_before
             # The loader runs while the collector idles, on 100-event entries only.
             started = time.perf_counter()
@@ -327,7 +330,7 @@ def main() -> None:
         f"{batched.events / collector_cpu:,.0f} events per collector-core-second "
         "(durable: each 200 after the SQLite append)"
     )
-    print(f"  client CPU for the batched send: {client_cpu:.2f} s")
+    print(f"  client CPU for the batched send: {batched.client_cpu_s:.2f} s")
     print(
         f"loader: {loaded.events:,} events ({loaded.batches} log entries) into "
         f"{len(loaded.files)} Parquet files in {load_seconds:.2f} s "
