@@ -5,6 +5,9 @@
     path would then read nothing or fail. So, before a run that is not `--full-refresh`, the
     stored table of every selected incremental model that lacks a declared column is dropped,
     and the model builds in full; the models after it see every row as new and catch up.
+    A model that stopped producing columns lists them in `meta.retired_columns`: a stored
+    table that still has one is rebuilt the same way. (dbt's `sync_all_columns` would drop
+    them in place, but PostgreSQL refuses while a view downstream selects them.)
     Run from `on-run-start` (dbt_project.yml), where the upgraded warehouse of `make demo`
     or of a scheduled pipeline meets new model code.
 -#}
@@ -22,9 +25,12 @@
                         | map(attribute='name') | map('lower') | list -%}
                     {%- set missing = node.columns.keys() | map('lower')
                         | reject('in', stored) | list -%}
-                    {%- if missing -%}
-                        {{ log('Rebuilding ' ~ node.name ~ ' in full: its table has no '
-                            ~ missing | join(', '), info=true) }}
+                    {%- set retired = (node.config.meta or {}).get('retired_columns', [])
+                        | map('lower') | select('in', stored) | list -%}
+                    {%- if missing or retired -%}
+                        {{ log('Rebuilding ' ~ node.name ~ ' in full: its table has '
+                            ~ ('no ' ~ missing | join(', ') if missing
+                               else 'retired columns ' ~ retired | join(', ')), info=true) }}
                         {%- do adapter.drop_relation(relation) -%}
                         {%- do adapter.commit() -%}
                     {%- endif -%}

@@ -138,16 +138,20 @@ def test_a_table_from_an_earlier_version_is_rebuilt_in_full(
         ]
 
 
-def test_a_column_the_stitched_events_no_longer_carry_is_dropped(
+def test_a_table_with_retired_columns_is_rebuilt_in_full(
     incremental_settings: Settings, tmp_path: Path
 ) -> None:
     # Warehouses built before int_events_stitched stopped carrying the raw context (the user
-    # agent, ...) have those columns: the next incremental run drops them, keeping every row.
+    # agent, ...) have those columns (its meta.retired_columns): the next run rebuilds it.
     copy = _copy_of(incremental_settings, tmp_path)
     with duckdb.connect(str(copy.warehouse_path)) as con:
         [(events,)] = con.sql("select count(*) from int_events_stitched").fetchall()
         con.execute("alter table int_events_stitched add column user_agent varchar")
-    run_dbt(["run", "--select", "int_events_stitched"], copy, tmp_path)
+    done = run_dbt(["run", "--select", "int_events_stitched"], copy, tmp_path)
+    assert (
+        "Rebuilding int_events_stitched in full: its table has retired columns user_agent"
+        in done.stdout
+    )
     with duckdb.connect(str(copy.warehouse_path), read_only=True) as con:
         columns = {
             name

@@ -12,7 +12,7 @@
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key=['tenant_id', 'message_id'],
-    on_schema_change='sync_all_columns',
+    on_schema_change='append_new_columns',
 ) }}
 
 {#-
