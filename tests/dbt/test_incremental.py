@@ -23,7 +23,7 @@ from ingest.raw_zone import ParquetRawZone
 from intellishop.settings import Profile, Settings
 from tests.dbt.conftest import catalog_table, open_warehouse, run_dbt
 from tests.dbt.scenario import LATE, deliver_late, write_scenario
-from tests.dbt.test_targets import COMPARED, duckdb_table
+from tests.dbt.test_targets import COMPARED, assert_same_table
 
 
 @pytest.fixture(scope="module")
@@ -72,11 +72,7 @@ def test_incremental_equals_full_build(
     incremental: duckdb.DuckDBPyConnection,
     warehouse: duckdb.DuckDBPyConnection,
 ) -> None:
-    names, rows = duckdb_table(incremental, model)
-    full_names, full_rows = duckdb_table(warehouse, model)
-    assert names == full_names
-    assert full_rows
-    assert rows == full_rows
+    assert_same_table(incremental, warehouse, model)
 
 
 @pytest.mark.parametrize(

@@ -40,7 +40,7 @@ from tests.dbt.scenario import (
     utc,
     write_scenario,
 )
-from tests.dbt.test_targets import duckdb_table
+from tests.dbt.test_targets import assert_same_table
 
 #: The marts this module builds (with everything upstream of them) and compares.
 MARTS = ["persons", "products", "product_performance"]
@@ -154,8 +154,4 @@ def test_the_second_run_rebuilt_only_the_touched_people(
 def test_incremental_equals_full_build(
     model: str, incremental: duckdb.DuckDBPyConnection, full: duckdb.DuckDBPyConnection
 ) -> None:
-    names, rows = duckdb_table(incremental, model)
-    full_names, full_rows = duckdb_table(full, model)
-    assert names == full_names
-    assert full_rows
-    assert rows == full_rows
+    assert_same_table(incremental, full, model)

@@ -86,6 +86,17 @@ def duckdb_table(con: duckdb.DuckDBPyConnection, model: str) -> tuple[list[str],
     return names, sorted((tuple(map(normalise, row)) for row in rows), key=sort_key)
 
 
+def assert_same_table(
+    built: duckdb.DuckDBPyConnection, expected: duckdb.DuckDBPyConnection, model: str
+) -> None:
+    """``model`` holds the same columns and rows in both warehouses, and some rows."""
+    names, rows = duckdb_table(built, model)
+    expected_names, expected_rows = duckdb_table(expected, model)
+    assert names == expected_names
+    assert expected_rows
+    assert rows == expected_rows
+
+
 def postgres_table(con: psycopg.Connection[Any], model: str) -> tuple[list[str], list[Any]]:
     cur = con.execute(
         sql.SQL("select * from {} limit 0").format(sql.Identifier("analytics", model))

@@ -25,15 +25,17 @@
 with
 
 {% if is_incremental() %}
+{#- Read once: each call is a query. -#}
+{% set since = latest_batch(this) %}
 changed as (
 
     select stitched.tenant_id, stitched.actor_id
     from {{ ref('int_events_stitched') }} as stitched
-    where stitched._batch_at > {{ latest_batch(this) }}
+    where stitched._batch_at > {{ since }}
     union
     select stitched.tenant_id, stitched.previous_actor_id as actor_id
     from {{ ref('int_events_stitched') }} as stitched
-    where stitched._batch_at > {{ latest_batch(this) }}
+    where stitched._batch_at > {{ since }}
       and stitched.previous_actor_id is not null
 
 ),

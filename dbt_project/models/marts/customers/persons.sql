@@ -39,11 +39,13 @@ exists (
 with
 
 {% if is_incremental() %}
+{#- Read once: each call is a query. -#}
+{% set since = latest_batch(this) %}
 rewritten as (
 
     select tenant_id, actor_id, previous_actor_id, event, order_id
     from {{ ref('int_events_stitched') }}
-    where _batch_at > {{ latest_batch(this) }}
+    where _batch_at > {{ since }}
 
 ),
 
@@ -66,7 +68,7 @@ changed as (
     union
     select tenant_id, actor_id
     from {{ ref('int_sessions') }}
-    where _batch_at > {{ latest_batch(this) }}
+    where _batch_at > {{ since }}
     union
     -- Every buyer an order ever had: its first Order Completed may have changed.
     select completed.tenant_id, completed.actor_id
