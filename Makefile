@@ -41,8 +41,12 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is not installed: the browser tests will be skipped"; fi; }
 
+# Two workers: half the suite waits on services, browsers and subprocesses rather than the CPU
+# (docs/benchmarks.md, "Test suite"); `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= 2
+
 test: install browser
-	$(UV) run pytest
+	$(UV) run pytest -n $(TEST_WORKERS)
 
 lint: install
 	$(UV) run ruff check .

@@ -29,6 +29,57 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """An xdist worker starts with the controller's terminal width in ``COLUMNS``, which the CLI's
+    consoles would fix at import, before a test can widen them: size them as one process does."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ.pop("COLUMNS", None)
+        os.environ.pop("LINES", None)
+
+
+#: Packages whose modules share session-scoped fixtures (a dbt build of each target): under
+#: xdist their modules run in one worker, so each build happens once.
+SHARED_SESSION_PACKAGES = ("tests/dbt/",)
+#: The longest work units (a minute or more each: dbt builds of both targets, pipeline runs
+#: behind real services), longest first. They start first, so that the two workers finish
+#: together instead of one waiting for the other's last long module.
+LONGEST_FIRST = (
+    "tests/dbt/",
+    "tests/e2e/test_loop.py",
+    "tests/e2e/test_prod_loop.py",
+    "tests/dagster/test_pipeline.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The modules of :data:`LONGEST_FIRST` first, in its order; the rest as collected."""
+
+    def rank(item: pytest.Item) -> int:
+        return next(
+            (i for i, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)),
+            len(LONGEST_FIRST),
+        )
+
+    items.sort(key=rank)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``make test`` runs two workers (``-n 2``). Each module goes to one worker whole, so its
+    module-scoped stack (a pipeline run, started services) is built once; the modules of a
+    package in :data:`SHARED_SESSION_PACKAGES` go to one worker together. Units are handed out
+    in collection order (see :func:`pytest_collection_modifyitems`). xdist's ``--dist
+    loadgroup`` marks would say the same, but do not take effect under pytest 9."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):  # type: ignore[misc]  # (xdist is untyped)
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return next((p for p in SHARED_SESSION_PACKAGES if module.startswith(p)), module)
+
+    config.option.loadscopereorder = False  # keep the collection order: longest first
+    return ModuleScheduling(config, log)
+
+
 @pytest.fixture(autouse=True)
 def _sigint_handler_left_as_found() -> Iterator[None]:
     """A test that leaves SIGINT ignored or caught hands that to every process the suite starts
