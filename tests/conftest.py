@@ -63,6 +63,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=rank)
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: unknown to pytest without xdist
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """``make test`` runs two workers (``-n 2``). Each module goes to one worker whole, so its
     module-scoped stack (a pipeline run, started services) is built once; the modules of a
