@@ -164,3 +164,15 @@ def postgres_dsn() -> Iterator[str]:
     yield psycopg.conninfo.make_conninfo(ADMIN_DSN, dbname=name)
     with psycopg.connect(ADMIN_DSN, autocommit=True) as con:
         con.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def clean_raw(postgres_dsn: str) -> Iterator[str]:
+    """The session database with a raw zone of this test's own: dropped afterwards, so the next
+    test in this session (whichever module it is in) starts with no raw events or loaded ids."""
+    yield postgres_dsn
+    try:
+        with psycopg.connect(postgres_dsn, autocommit=True) as con:
+            con.execute("drop schema if exists raw cascade")
+    except psycopg.OperationalError:
+        pass  # the database was never created

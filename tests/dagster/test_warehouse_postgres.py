@@ -148,9 +148,11 @@ def test_a_day_range_keeps_only_those_days(prod_table: str) -> None:
     assert frame["metric_date"].to_list() == [date(2025, 3, 10), date(2025, 3, 11)]
 
 
-def test_the_raw_reader_reads_days_of_raw_events_from_postgres(postgres_dsn: str) -> None:
+def test_the_raw_reader_reads_days_of_raw_events_from_postgres(clean_raw: str) -> None:
     """Rows written by the prod loader's own writer come back for the days asked, typed as the
-    checks expect, and pass the raw suite."""
+    checks expect, and pass the raw suite. Its raw zone is dropped afterwards (``clean_raw``):
+    its ids m0-m2 would otherwise meet the next prod test of this session's database."""
+    postgres_dsn = clean_raw
     day = date(2025, 3, 9)
     at = datetime(2025, 3, 9, 23, 59, 59, 999999, tzinfo=UTC)
     rows = [

@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 import redis
 
@@ -26,17 +25,6 @@ def stream(redis_client: redis.Redis) -> Iterator[str]:
     yield key
     for name in redis_client.scan_iter(match=f"{key}*"):
         redis_client.delete(name)
-
-
-@pytest.fixture
-def clean_raw(postgres_dsn: str) -> Iterator[str]:
-    """The session database with an empty raw zone for this test."""
-    yield postgres_dsn
-    try:
-        with psycopg.connect(postgres_dsn, autocommit=True) as con:
-            con.execute("drop schema if exists raw cascade")
-    except psycopg.OperationalError:
-        pass  # the database was never created
 
 
 @pytest.fixture

@@ -78,7 +78,7 @@ def test_prod_pruning_keeps_the_window_and_drops_what_is_older(prod_settings: Se
     with psycopg.connect(dsn, autocommit=True) as con:
         con.execute(
             "update raw.loaded_messages set loaded_at = now() - make_interval(secs => %s)"
-            " where message_id = 'm1'",
+            " where tenant_id = 'a' and message_id = 'm1'",
             (DEDUP_WINDOW_SECONDS + 60,),
         )
     # m2 retried on another day: only raw.loaded_messages can catch it, and does.
