@@ -168,11 +168,17 @@ def postgres_dsn() -> Iterator[str]:
 
 @pytest.fixture
 def clean_raw(postgres_dsn: str) -> Iterator[str]:
-    """The session database with a raw zone of this test's own: dropped afterwards, so the next
-    test in this session (whichever module it is in) starts with no raw events or loaded ids."""
+    """The session database with a raw zone of this test's own: dropped before and after, so
+    the test starts with no raw events or loaded ids whatever ran before it in this session
+    (two xdist workers give each a different mix of modules)."""
+    _drop_raw_zone(postgres_dsn)
     yield postgres_dsn
+    _drop_raw_zone(postgres_dsn)
+
+
+def _drop_raw_zone(dsn: str) -> None:
     try:
-        with psycopg.connect(postgres_dsn, autocommit=True) as con:
+        with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as con:
             con.execute("drop schema if exists raw cascade")
     except psycopg.OperationalError:
-        pass  # the database was never created
+        pass  # the database does not exist yet (the raw zone creates it)
