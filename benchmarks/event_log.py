@@ -49,18 +49,20 @@ def percentile_ms(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000
 
 
-def simulated_raws(count: int) -> list[Any]:
-    """``count`` simulated shop messages as the raw JSON a batch request carries."""
+def simulated_bodies(count: int, batch_size: int) -> list[bytes]:
+    """``count`` simulated shop messages as ``POST /v1/batch`` bodies of ``batch_size``."""
     import msgspec
 
     from intellishop.simulation import SimulationConfig, generate_events
 
-    encoder = msgspec.json.Encoder()
-    raws = []
+    messages: list[Any] = []
     for message in generate_events(SimulationConfig(seed=7, days=30, customers=2000)):
-        raws.append(msgspec.Raw(encoder.encode(message)))
-        if len(raws) == count:
-            return raws
+        messages.append(message)
+        if len(messages) == count:
+            return [
+                msgspec.json.encode({"batch": messages[i : i + batch_size]})
+                for i in range(0, count, batch_size)
+            ]
     raise RuntimeError("the simulated shop is too small for this run")
 
 
@@ -71,18 +73,16 @@ async def run_writers(args: argparse.Namespace, db: Path) -> dict[str, Any]:
     from ingest.validation import validate_batch
     from intellishop.events import LoggedBatch
 
-    raws = simulated_raws(args.batch_size * 50)
-    chunks = [raws[i : i + args.batch_size] for i in range(0, len(raws), args.batch_size)]
+    chunks = simulated_bodies(args.batch_size * 50, args.batch_size)
 
-    def validate(chunk: list[Any]) -> tuple[list[Any], list[Any]]:
-        return validate_batch(
-            chunk,
+    def validate(body: bytes) -> tuple[list[Any], list[Any]]:
+        batch = validate_batch(
+            body,
             received_at_us=time.time_ns() // 1000,
-            envelope_sent_at=None,
-            envelope_context=None,
             max_event_bytes=1 << 20,
             max_future_us=10**13,
         )
+        return batch.accepted, batch.rejected
 
     validated = [validate(chunk)[0] for chunk in chunks]
     log = SqliteEventLog(db)

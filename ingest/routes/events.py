@@ -25,10 +25,8 @@ from ..metrics import record_events, record_rejected_request
 from ..validation import (
     FieldError,
     RequestError,
-    body_is_clean,
     check_content_type,
     decode_content,
-    decode_envelope,
     decode_object,
     validate_batch,
     validate_message,
@@ -189,31 +187,27 @@ async def batch(request: Request, admission: AdmissionDep) -> Response:
     body = await _request_body(request, settings.max_batch_bytes, "batch")
     if isinstance(body, JSONResponse):
         return body
+    enricher = _enricher(request, tenant.store_ip, settings)
     try:
-        envelope = decode_envelope(body)
+        validated = validate_batch(
+            body,
+            received_at_us=time.time_ns() // 1000,
+            max_event_bytes=settings.max_event_bytes,
+            max_future_us=settings.max_clock_skew_seconds * 1_000_000,
+            enrich=enricher.in_place,
+            enrich_view=enricher.view_json,
+        )
     except RequestError as exc:
         return _request_error(exc)
-    received_at_us = time.time_ns() // 1000
-    if not envelope.batch:
+    if not validated.size:
         record_rejected_request("empty")
         return _error(400, "batch is empty", field="batch")
 
-    enricher = _enricher(request, tenant.store_ip, settings)
-    accepted, failed = validate_batch(
-        envelope.batch,
-        received_at_us=received_at_us,
-        envelope_sent_at=envelope.sentAt,
-        envelope_context=envelope.context,
-        max_event_bytes=settings.max_event_bytes,
-        max_future_us=settings.max_clock_skew_seconds * 1_000_000,
-        enrich=enricher.in_place,
-        enrich_view=enricher.view_json,
-        clean=body_is_clean(body),
-    )
+    accepted = validated.accepted
     rejected: list[dict[str, Any]] = []
     error_paths: list[dict[str, str]] = []
     reasons: list[str] = []
-    for index, errors in failed:
+    for index, errors in validated.rejected:
         rejected.append({"index": index, "errors": [e.as_dict() for e in errors]})
         error_paths.extend(_error_paths(f"batch[{index}]", errors))
         reasons.append(errors[0].reason)
@@ -224,7 +218,7 @@ async def batch(request: Request, admission: AdmissionDep) -> Response:
             400, "no valid event in the batch", accepted=0, rejected=rejected, errors=error_paths
         )
     invalid = len(rejected)
-    accepted, rejected = await admission.admit(accepted, rejected, len(envelope.batch))
+    accepted, rejected = await admission.admit(accepted, rejected, validated.size)
     reasons.extend(["quota"] * (len(rejected) - invalid))
     request.state.events_rejected = len(rejected)
     await _durable_append(request, admission, accepted)

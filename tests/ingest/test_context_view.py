@@ -21,7 +21,6 @@ from ingest import validation
 from ingest.enrichment import ContextEnricher
 from ingest.enrichment.context_view import ContextView
 from ingest.validation import (
-    BatchEnvelope,
     FieldError,
     body_is_clean,
     decode_envelope,
@@ -114,17 +113,16 @@ LIMITS: dict[str, Any] = {
 
 
 def _collect(
-    envelope: BatchEnvelope, enrich: Any, enrich_view: Any
+    body: bytes, enrich: Any, enrich_view: Any
 ) -> tuple[list[LoggedEvent], list[tuple[int, list[FieldError]]]]:
-    """validate_batch as the batch route calls it (a clean body), with these enrichments."""
-    return validate_batch(
-        envelope.batch,
-        envelope_context=envelope.context,
+    """validate_batch as the batch route calls it, with these enrichments."""
+    batch = validate_batch(
+        body,
         enrich=enrich,
         enrich_view=enrich_view,
-        clean=True,
-        **LIMITS,
+        **{name: value for name, value in LIMITS.items() if name != "envelope_sent_at"},
     )
+    return batch.accepted, batch.rejected
 
 
 def _both_paths(
@@ -133,7 +131,7 @@ def _both_paths(
     """One event's outcome on the collector's path (validate_batch) and on the dict path."""
     assert body_is_clean(body)
     envelope = decode_envelope(body)
-    accepted, rejected = _collect(envelope, enricher.in_place, enricher.view_json)
+    accepted, rejected = _collect(body, enricher.in_place, enricher.view_json)
     fast = accepted[0] if accepted else rejected[0][1]
     full = validate_message(
         envelope.batch[0], envelope_context=envelope.context, enrich=enricher.in_place, **LIMITS
@@ -223,22 +221,20 @@ def test_fitting_contexts_take_the_view_path(name: str, monkeypatch: pytest.Monk
         raise AssertionError("took the dict path")
 
     monkeypatch.setattr(validation, "validate_message", refuse)
-    envelope = decode_envelope(_body(CONTEXTS[name], None))
-    accepted, rejected = _collect(envelope, refuse, enricher.view_json)
+    accepted, rejected = _collect(_body(CONTEXTS[name], None), refuse, enricher.view_json)
     assert rejected == [] and accepted == [compared]
 
 
 @pytest.mark.parametrize("name", NOT_FITTING)
 def test_contexts_the_view_does_not_fit_take_the_dict_path(name: str) -> None:
     """The other cases are not a view: the dict path (``enrich``) serves them in the batch."""
-    envelope = decode_envelope(_body(CONTEXTS[name], None))
     calls: list[dict[str, Any]] = []
 
     def counted(context: dict[str, Any]) -> dict[str, Any]:
         calls.append(context)
         return ENRICHERS["private"].in_place(context)
 
-    _collect(envelope, counted, ENRICHERS["private"].view_json)
+    _collect(_body(CONTEXTS[name], None), counted, ENRICHERS["private"].view_json)
     assert len(calls) == 1
 
 
@@ -290,7 +286,7 @@ def test_contexts_met_again_in_a_batch_are_stored_alike(enricher_name: str, orde
         views.append(view)
         return enricher.view_json(view)
 
-    accepted, rejected = _collect(envelope, enricher.in_place, counted)
+    accepted, rejected = _collect(body, enricher.in_place, counted)
     assert rejected == [] and len(accepted) == len(events)
     distinct = len({CONTEXTS[name] or b"{}" for name in FITTING})  # absent is "{}"
     if order == "met again at once":

@@ -33,16 +33,13 @@ def _event(**fields: Any) -> dict[str, Any]:
 
 
 def _validate(body: bytes) -> tuple[list[LoggedEvent], list[tuple[int, list[Any]]]]:
-    envelope = decode_envelope(body)
-    return validate_batch(
-        envelope.batch,
+    batch = validate_batch(
+        body,
         received_at_us=RECEIVED_US,
-        envelope_sent_at=envelope.sentAt,
-        envelope_context=envelope.context,
         max_event_bytes=32 * 1024,
         max_future_us=3600 * 1_000_000,
-        clean=body_is_clean(body),
     )
+    return batch.accepted, batch.rejected
 
 
 @pytest.mark.parametrize(
@@ -125,3 +122,64 @@ def test_the_memory_of_valid_properties_is_bounded(monkeypatch: pytest.MonkeyPat
     accepted, rejected = _validate(msgspec.json.encode({"batch": batch}))
     assert (len(accepted), rejected) == (11, [])
     assert 1 <= len(validation._VALID_ECOMMERCE) <= 3
+
+
+def _padded(padding: int, **fields: Any) -> bytes:
+    """An event's JSON with ``padding`` spaces between its fields: bytes of the message that
+    are in none of its kept JSON texts (properties, traits, context)."""
+    encoded = msgspec.json.encode(_event(**fields))
+    return encoded[:-1] + b" " * padding + b"}"
+
+
+def _batch_of(*messages: bytes) -> bytes:
+    return b'{"batch": [' + b", ".join(messages) + b"]}"
+
+
+def _refuse_message_by_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("took the message-by-message path")
+
+    monkeypatch.setattr(validation, "validate_message", refuse)
+
+
+def test_an_event_over_the_limit_outside_its_texts_is_still_refused() -> None:
+    """The whole-batch decode bounds each message's size by its texts plus every byte outside
+    them; a message whose own bytes, not its texts, pass 32 KB is found and refused."""
+    body = _batch_of(_padded(0), _padded(33 * 1024), _padded(0))
+    accepted, rejected = _validate(body)
+    assert len(accepted) == 2
+    assert [(index, errors[0].reason) for index, errors in rejected] == [(1, "too_large")]
+    assert rejected[0][1][0].message.startswith(f"event is {len(_padded(33 * 1024))} bytes")
+
+
+def test_a_batch_the_bound_cannot_vouch_for_is_measured_message_by_message_bytes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Three messages of 20 KB outside their texts: the bound (60 KB) says nothing, their own
+    sizes (20 KB each) pass, and the batch is still accepted in one decode."""
+    _refuse_message_by_message(monkeypatch)
+    body = _batch_of(*(_padded(20 * 1024, messageId=f"m{i}") for i in range(3)))
+    accepted, rejected = _validate(body)
+    assert rejected == [] and [event.message_id for event in accepted] == ["m0", "m1", "m2"]
+
+
+def test_a_batch_of_good_messages_is_decoded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ids derived from each message's own bytes, as the message-by-message path derives them."""
+    body = _batch_of(_padded(0), _padded(5), _padded(0, messageId="given"))
+    envelope = decode_envelope(body)
+    derived = [
+        validate_message(
+            raw,
+            received_at_us=RECEIVED_US,
+            envelope_sent_at=None,
+            envelope_context=None,
+            max_event_bytes=32 * 1024,
+            max_future_us=3600 * 1_000_000,
+        )
+        for raw in envelope.batch
+    ]
+    _refuse_message_by_message(monkeypatch)
+    accepted, rejected = _validate(body)
+    assert rejected == [] and accepted == derived
+    assert accepted[0].message_id != accepted[1].message_id  # the padding is part of the bytes
+    assert accepted[2].message_id == "given"
