@@ -46,8 +46,8 @@ ViewEnrichment = Callable[[ContextView], bytes]
 #: (a quarter of them met again), and stops looking them up in that batch if not; a longer
 #: trial cost batches of distinct contexts more than it gained (measured with 8 and 16).
 MEMO_TRIAL_EVENTS = 8
-#: An absent ``properties`` or ``traits`` (and context): the one default object, so it is told
-#: by identity (it is not part of the body).
+#: An absent ``properties`` or ``traits``, and an absent ``context``: one default object each,
+#: told by identity (neither is part of the body, so neither counts in its size).
 _NO_OBJECT = msgspec.Raw(b"{}")
 _NO_CONTEXT = msgspec.Raw(b"{}")
 
