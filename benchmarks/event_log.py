@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import json
 import os
 import resource
@@ -70,19 +71,29 @@ async def run_writers(args: argparse.Namespace, db: Path) -> dict[str, Any]:
     """The timed run of one child: writers appending for ``args.seconds``."""
     from ingest.event_log import SqliteEventLog
     from ingest.event_log.group_commit import GroupCommitter
-    from ingest.validation import validate_batch
+    from ingest.validation import decode_envelope, validate_batch
     from intellishop.events import LoggedBatch
 
     chunks = simulated_bodies(args.batch_size * 50, args.batch_size)
 
+    takes_body = "body" in inspect.signature(validate_batch).parameters
+    limits: dict[str, Any] = {"max_event_bytes": 1 << 20, "max_future_us": 10**13}
+
     def validate(body: bytes) -> tuple[list[Any], list[Any]]:
-        batch = validate_batch(
-            body,
-            received_at_us=time.time_ns() // 1000,
-            max_event_bytes=1 << 20,
-            max_future_us=10**13,
+        received_at_us = time.time_ns() // 1000
+        if takes_body:
+            batch = validate_batch(body, received_at_us=received_at_us, **limits)
+            return batch.accepted, batch.rejected
+        # code before c89952d (--old): validate_batch took the envelope's messages
+        old_validate_batch: Any = validate_batch
+        accepted, rejected = old_validate_batch(
+            decode_envelope(body).batch,
+            received_at_us=received_at_us,
+            envelope_sent_at=None,
+            envelope_context=None,
+            **limits,
         )
-        return batch.accepted, batch.rejected
+        return accepted, rejected
 
     validated = [validate(chunk)[0] for chunk in chunks]
     log = SqliteEventLog(db)
