@@ -526,6 +526,8 @@ def _accept_whole_batch(
             if raws is None:
                 raws = _decode_envelope(body).batch
             message_id = _derived_message_id(bytes(raws[index]))
+        # as _logged_event builds it, inlined: a shared helper measured 1.2 % more instructions
+        # per event of this path (cachegrind), on the collector's hottest loop
         message_type = message.type
         append(
             LoggedEvent(
