@@ -8,10 +8,14 @@ number of requests in flight:
 
 1. batched: ``--batch-size`` events per ``POST /v1/batch`` (how Segment's libraries send);
 2. the loader drains the event log into the Parquet raw zone (in this process, timed);
-3. baseline: one track event per ``POST /v1/track``, the same client and concurrency.
+3. baseline: one track event per ``POST /v1/track``, the same client and concurrency;
+4. the HTTP floor: the batched bodies again, to uvicorn started by the collector's own command
+   but serving a bare ASGI app that reads the body and answers (``benchmarks/bare_asgi.py``):
+   its server CPU per event is what HTTP alone costs, the part of the collector's figure that
+   no change to the collector's code can remove.
 
 It prints events/s for both sends and their ratio, p50/p99 request latency, the loader's
-events/s, the machine, and the exact command that produced the figures.
+events/s, the HTTP floor, the machine, and the exact command that produced the figures.
 
 With ``--profile prod`` the collector appends to Redis Streams and a loader runs continuously
 into PostgreSQL while the batches are sent: ``intellishop load --follow`` in its own process
@@ -48,6 +52,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,7 +71,7 @@ from psycopg import sql
 
 from ingest.loader import LoadReport, drain_event_log, follow_event_log
 from intellishop.ports import free_port
-from intellishop.services import Supervisor, services
+from intellishop.services import Service, Supervisor, services
 from intellishop.settings import Profile, Settings
 from intellishop.simulation import SimulationConfig, generate_events
 from intellishop.tenants import TenantRegistry
@@ -106,8 +111,10 @@ async def post_all(
     concurrency: int,
     accepted_at: list[float] | None = None,
     interval: float = 0.0,
+    check_answers: bool = True,
 ) -> Phase:
-    """POST every body with ``concurrency`` requests in flight; every event must be accepted.
+    """POST every body with ``concurrency`` requests in flight; every event must be accepted
+    (``check_answers=False``: every answer must be a 200, for the bare app of the HTTP floor).
 
     ``accepted_at``, if given, receives each body's 200 time (``time.perf_counter``) by index;
     ``interval`` > 0 paces the sends: body ``i`` leaves no earlier than ``i * interval`` s in.
@@ -145,6 +152,8 @@ async def post_all(
                 latencies.append(done - started)
                 if accepted_at is not None:
                     accepted_at[index] = done
+                if status == 200 and not check_answers:
+                    continue
                 answer = decoder.decode(payload) if status == 200 else None
                 if not answer or answer.get("accepted") != expected or answer.get("rejected"):
                     raise RuntimeError(f"{url}: HTTP {status} {payload[:300]!r}")
@@ -178,6 +187,42 @@ async def _read_response(reader: asyncio.StreamReader, url: str) -> tuple[int, b
     if length is None:
         raise RuntimeError(f"{url}: response without Content-Length: {head[:300]!r}")
     return int(head[9:12]), await reader.readexactly(length)
+
+
+def http_floor_cpu(
+    supervisor: Supervisor,
+    collector: Service,
+    host: str,
+    batch_bodies: list[bytes],
+    send: Callable[..., Phase],
+) -> float:
+    """Server CPU seconds for the timed batch bodies sent to a bare ASGI app (the HTTP floor)
+    served by the collector's own uvicorn command (its last three arguments name the port and
+    the app)."""
+    port = free_port()
+    bare = Service(
+        "bare",
+        "uvicorn serving benchmarks/bare_asgi.py",
+        [
+            *collector.command[:-3],
+            "--port",
+            str(port),
+            "--app-dir",
+            str(Path(__file__).resolve().parent),
+            "bare_asgi:create_app",
+        ],
+        port,
+        "/healthz",
+    )
+    supervisor.start(bare)
+    url = bare.url(host)
+    w = WARMUP_REQUESTS
+    timed = batch_bodies[w:]
+    send("/v1/batch", batch_bodies[:w], [0] * w, url)
+    pid = supervisor.running["bare"][1].pid
+    before = process_cpu_seconds(pid)
+    send("/v1/batch", timed, [0] * len(timed), url)
+    return process_cpu_seconds(pid) - before
 
 
 def process_cpu_seconds(pid: int) -> float:
@@ -276,8 +321,11 @@ def main() -> None:
         collector = services(settings)["collector"]
         base = collector.url(settings.host)
 
-        def send(path: str, bodies: list[bytes], sizes: list[int]) -> Phase:
-            return uvloop.run(post_all(base + path, bodies, sizes, key, args.concurrency))
+        def send(path: str, bodies: list[bytes], sizes: list[int], url: str = base) -> Phase:
+            check = url == base
+            return uvloop.run(
+                post_all(url + path, bodies, sizes, key, args.concurrency, check_answers=check)
+            )
 
         try:
             supervisor.start(collector)
@@ -295,6 +343,7 @@ def main() -> None:
                 raise RuntimeError(f"loaded {loaded.events} events, expected {batch_events}")
             send("/v1/track", track_bodies[:w], [1] * w)
             single = send("/v1/track", track_bodies[w:], [1] * args.singles)
+            floor_cpu = http_floor_cpu(supervisor, collector, settings.host, batch_bodies, send)
         finally:
             supervisor.stop_all()
 
@@ -331,6 +380,14 @@ def main() -> None:
         "(durable: each 200 after the SQLite append)"
     )
     print(f"  client CPU for the batched send: {batched.client_cpu_s:.2f} s")
+    collector_us = collector_cpu / batched.events * 1e6
+    floor_us = floor_cpu / batched.events * 1e6
+    print(
+        f"  HTTP floor (the same bodies to uvicorn serving benchmarks/bare_asgi.py): "
+        f"{floor_us:.2f} µs of server CPU per event ({floor_cpu / batched.requests * 1e6:.0f} µs "
+        f"per request); the collector {collector_us:.2f} µs per event, "
+        f"{collector_us - floor_us:.2f} µs of it past HTTP"
+    )
     print(
         f"loader: {loaded.events:,} events ({loaded.batches} log entries) into "
         f"{len(loaded.files)} Parquet files in {load_seconds:.2f} s "
