@@ -92,11 +92,8 @@ events as (
 
     union all
 
-    select
-        {%- for column in carried %}
-        restitched.{{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from {{ ref('stg_collector__events') }} as restitched
+    -- The anonymous events of those devices, staged earlier.
+    {% set of_relinked_devices %}
     inner join relinked
         on restitched.tenant_id = relinked.tenant_id
         and restitched.anonymous_id = relinked.anonymous_id
@@ -106,6 +103,10 @@ events as (
           where fresh.tenant_id = restitched.tenant_id
             and fresh.message_id = restitched.message_id
       )
+    {% endset %}
+    {{ fetch_matching_rows(
+        ref('stg_collector__events'), carried, 'restitched', of_relinked_devices
+    ) }}
 
 ),
 
