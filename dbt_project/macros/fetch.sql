@@ -20,7 +20,7 @@
 {% macro duckdb__fetch_matching_rows(relation, columns, alias, matching) -%}
     {#- DuckDB reads every projected column of every row a join probes: 42 columns of 7.6M
         anonymous events to keep a few thousand, half of an incremental int_events_stitched.
-        Found by their row ids in a narrow scan, the rows are then fetched by id alone (3-6x
+        Found by their row ids in a narrow scan, the rows are then fetched by id alone (3-8x
         less time for that step on 10M events, docs/benchmarks.md). -#}
     select {{ columns | join(', ') }}
     from {{ relation }}
