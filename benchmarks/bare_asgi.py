@@ -7,17 +7,13 @@ part of the collector's CPU per event that no change to its own code can remove.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 ANSWER = b'{"success":true,"accepted":100,"rejected":[],"errors":[]}'
 HEADERS = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(ANSWER))]
 
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 
-
-async def bare_app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+async def bare_app(scope: Scope, receive: Receive, send: Send) -> None:
     """Read every body chunk, then answer 200 with a collector-sized JSON body."""
     if scope["type"] != "http":
         return
@@ -29,6 +25,6 @@ async def bare_app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": ANSWER})
 
 
-def create_app() -> Callable[[dict[str, Any], Receive, Send], Awaitable[None]]:
+def create_app() -> ASGIApp:
     """uvicorn's ``--factory`` entry point (the collector's command is reused as it is)."""
     return bare_app
