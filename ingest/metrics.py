@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter as Tally
-from collections.abc import Iterable
+from collections.abc import Collection
 
 import anyio
 from fastapi import APIRouter, Request
@@ -80,11 +80,13 @@ EVENT_LOG_LAG = Gauge(
 )
 
 
-def record_events(accepted: int, rejection_reasons: Iterable[str]) -> None:
+def record_events(accepted: int, rejection_reasons: Collection[str]) -> None:
     """Count one request's outcome; call after the append (accepted means durable)."""
     if accepted:
         EVENTS_ACCEPTED.inc(accepted)
         BATCHES_APPENDED.inc()
+    if not rejection_reasons:  # most requests: no tally to build
+        return
     for reason, count in Tally(rejection_reasons).items():
         EVENTS_REJECTED.labels(reason=reason).inc(count)
 

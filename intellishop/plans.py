@@ -49,8 +49,12 @@ def get_plan(name: str) -> Plan:
 
 
 def quota_month(now: datetime) -> str:
-    """The calendar month (UTC) a quota counter belongs to, as ``YYYY-MM``."""
-    return now.astimezone(UTC).strftime("%Y-%m")
+    """The calendar month (UTC) a quota counter belongs to, as ``YYYY-MM``.
+
+    Formatted by hand: every collection request asks, and ``strftime`` costs three times as
+    much."""
+    utc = now.astimezone(UTC)
+    return f"{utc.year:04d}-{utc.month:02d}"
 
 
 def next_month_start(now: datetime) -> datetime:
