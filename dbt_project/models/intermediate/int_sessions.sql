@@ -48,11 +48,12 @@ events as (
     -- two strings, and whether the person is known a boolean instead of their id (a resolved
     -- user id is always the actor id: int_events_stitched), which took a tenth off this model.
     -- The attribution columns (URLs, campaign) are wanted for a visit's first event only,
-    -- which `landings` fetches by message id.
+    -- which `landings` finds again by its row locator.
     select
         tenant_id,
         actor_id,
         message_id,
+        {{ row_locator('stitched') }} as event_locator,
         occurred_at,
         resolved_user_id is not null as is_identified,
         message_type = 'page' as is_page_view,
@@ -133,7 +134,7 @@ landings as (
     from numbered
     inner join {{ ref('int_events_stitched') }} as first_event
         on numbered.tenant_id = first_event.tenant_id
-        and numbered.message_id = first_event.message_id
+        and {{ located_row('first_event', 'numbered.event_locator') }}
     where numbered.is_session_start = 1
 
 ),
