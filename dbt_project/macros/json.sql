@@ -55,16 +55,19 @@
 
 
 {#-
-    A set-returning expression with one JSON value per element of the JSON array `column` (no
-    rows when it is null, not JSON, or not an array: a shop's odd payload costs its rows only). Use it in a select list: it multiplies the row.
+    A set-returning expression with one value per element of the JSON array `column` (no rows
+    when it is null, not JSON, or not an array: a shop's odd payload costs its rows only):
+    the element's `paths`, as `json_extract_many` holds them (take each out with
+    `json_extracted`). Use it in a select list: it multiplies the row.
 -#}
-{% macro json_array_elements(column) -%}
-    {{ return(adapter.dispatch('json_array_elements', 'intellishop')(column)) }}
+{% macro json_array_elements_extracted(column, paths) -%}
+    {{ return(adapter.dispatch('json_array_elements_extracted', 'intellishop')(column, paths)) }}
 {%- endmacro %}
 
-{% macro default__json_array_elements(column) -%}
-    {#- Arrays taken out of jsonb with #>> are serialised by PostgreSQL: text starting with '['
-        is then valid JSON (a string property that merely starts with '[' is the blind spot). -#}
+{% macro default__json_array_elements_extracted(column, paths) -%}
+    {#- Each element as jsonb, which json_extracted reads. Arrays taken out of jsonb with #>>
+        are serialised by PostgreSQL: text starting with '[' is then valid JSON (a string
+        property that merely starts with '[' is the blind spot). -#}
     jsonb_array_elements(
         case
             when left(ltrim({{ column }}), 1) = '[' then cast({{ column }} as jsonb)
@@ -73,10 +76,17 @@
     )
 {%- endmacro %}
 
-{% macro duckdb__json_array_elements(column) -%}
+{% macro duckdb__json_array_elements_extracted(column, paths) -%}
     {#- One parse per document, not three (json_valid, json_type, json_extract): '$[*]' of an
-        object or a scalar is an empty list, and try() turns invalid JSON into null. -#}
-    unnest(try(json_extract({{ column }}, '$[*]')))
+        object or a scalar is an empty list, and try() turns invalid JSON into null. The
+        paths are extracted inside the list, before unnest: extracted after it, as a column of
+        the unnested rows, DuckDB parsed every element twice (once more for a filter on one of
+        the paths pushed below the projection): a fifth of int_product_mentions' full build
+        (docs/benchmarks.md). -#}
+    unnest(list_transform(
+        try(json_extract({{ column }}, '$[*]')),
+        lambda element: {{ duckdb__json_extract_many('element', paths) }}
+    ))
 {%- endmacro %}
 
 

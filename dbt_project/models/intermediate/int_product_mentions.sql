@@ -83,19 +83,10 @@ list_elements as (
         currency,
         order_id,
         recommendation_id,
-        {{ json_array_elements('products') }} as product
+        -- each line's fields, in one pass over its JSON (one parse, not one per field)
+        {{ json_array_elements_extracted('products', line_paths) }} as line_values
     from events
     where event in ({{ "'" ~ (list_events | join("', '")) ~ "'" }})
-
-),
-
-line_values as (
-
-    -- Each line's fields in one pass over its JSON (one parse, not one per field).
-    select
-        list_elements.*,
-        {{ json_extract_many('product', line_paths) }} as line_values
-    from list_elements
 
 ),
 
@@ -124,7 +115,7 @@ list_products as (
         coalesce({{ line['recommendation_id'] }}, recommendation_id)
             as recommendation_id,
         'products' as mentioned_in
-    from line_values
+    from list_elements
 
 ),
 
