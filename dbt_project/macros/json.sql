@@ -81,8 +81,8 @@
         object or a scalar is an empty list, and try() turns invalid JSON into null. The
         paths are extracted inside the list, before unnest: extracted after it, as a column of
         the unnested rows, DuckDB parsed every element twice (once more for a filter on one of
-        the paths pushed below the projection): a fifth of int_product_mentions' full build
-        (docs/benchmarks.md). -#}
+        the paths pushed below the projection): 10-17 % of int_product_mentions' CPU in a
+        full build (docs/benchmarks.md). -#}
     unnest(list_transform(
         try(json_extract({{ column }}, '$[*]')),
         lambda element: {{ duckdb__json_extract_many('element', paths) }}
