@@ -19,6 +19,7 @@ from .cors import TenantCorsMiddleware
 from .enrichment import warm_up
 from .event_log import open_event_log
 from .event_log.group_commit import GroupCommitter
+from .fast_path import dispatch_admitted_routes
 from .limits import install_tenant_limits, open_tenant_limits
 from .logging import configure_access_log
 from .metrics import RequestObservationMiddleware
@@ -88,4 +89,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sdk_routes.router)
     app.include_router(webhook_routes.router)
     app.include_router(privacy_routes.router)
+    dispatch_admitted_routes(app, events.router.routes)
     return app

@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 from starlette.types import Receive, Scope, Send
 
 from ingest.app import create_app
-from ingest.fast_path import AdmittedRoute
+from ingest.fast_path import AdmittedRoute, AdmittedRouteDispatch
 from ingest.limits import InMemoryTenantLimits, install_tenant_limits
 from ingest.logging import ACCESS_LOGGER_NAME
 from ingest.metrics import REGISTRY
@@ -356,3 +356,35 @@ def test_a_route_taking_more_than_its_admission_is_refused() -> None:
 
     with pytest.raises(TypeError, match="AdmissionDep only"):
         AdmittedRoute("/v1/x", endpoint, methods=["POST"])
+
+
+def test_collection_paths_skip_the_router_and_the_rest_do_not(collector: Collector) -> None:
+    """The dispatch in front of the router sends exactly the collection routes' requests past
+    it; every other request (another path or method, a trailing slash, a root path) is routed
+    as before, and answered as before."""
+    dispatch = collector.app.router.middleware_stack
+    assert isinstance(dispatch, AdmittedRouteDispatch)
+    routed: list[str] = []
+    router_app = dispatch._router_app
+
+    async def counted(scope: Scope, receive: Receive, send: Send) -> None:
+        routed.append(f"{scope['method']} {scope['path']}")
+        await router_app(scope, receive, send)
+
+    dispatch._router_app = counted
+    headers = {"X-API-Key": collector.keys["shop-a"]}
+    client = collector.client
+    assert client.post("/v1/batch", content=GOOD_BATCH, headers=headers).status_code == 200
+    assert client.post("/v1/track", content=_json(_track(30)), headers=headers).status_code == 200
+    assert routed == []
+
+    assert client.get("/v1/batch", headers=headers).status_code == 405
+    slash = client.post("/v1/batch/", content=GOOD_BATCH, headers=headers, follow_redirects=False)
+    assert slash.status_code == 307 and slash.headers["location"].endswith("/v1/batch")
+    assert client.get("/healthz").status_code == 200
+    assert routed == ["GET /v1/batch", "POST /v1/batch/", "GET /healthz"]
+
+    behind_proxy = TestClient(collector.app, root_path="/collector")
+    answer = behind_proxy.post("/v1/track", content=_json(_track(31)), headers=headers)
+    assert answer.status_code == 200 and answer.json()["accepted"] == 1
+    assert len(routed) == 4 and routed[-1].startswith("POST ")  # routed, not dispatched
