@@ -354,7 +354,8 @@ def main() -> None:
     print(f"command: {command_line(args)}")
     print(
         f"machine: {os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} usable), "
-        f"Python {platform.python_version()}, {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()} from {sys.base_prefix}, "
+        f"{platform.system()} {platform.release()}; "
         f"1-min load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after "
         "(figures are only comparable on an idle machine)"
     )
@@ -489,7 +490,8 @@ def asgi_main(args: argparse.Namespace) -> None:
     timed = args.batches * args.batch_size
     print(f"command: {command_line(args)}")
     print(
-        f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}; 1-min load "
+        f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()} from "
+        f"{sys.base_prefix}; 1-min load "
         f"average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
     )
     print(
@@ -695,7 +697,8 @@ def prod_main(args: argparse.Namespace) -> None:
     print(f"command: {command_line(args)}")
     print(
         f"machine: {os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} usable), "
-        f"Python {platform.python_version()}, {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()} from {sys.base_prefix}, "
+        f"{platform.system()} {platform.release()}; "
         f"1-min load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
     )
     loader_text = (

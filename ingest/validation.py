@@ -12,14 +12,14 @@ import uuid
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import msgspec
 
 from ingest.enrichment.context_view import ContextView
 from intellishop.ecommerce import PROPERTIES_BY_EVENT
-from intellishop.events import LoggedEvent, Message
+from intellishop.events import LoggedEvent, Message, to_micros
 
 MAX_EVENT_NAME_LENGTH = 200
 MAX_ID_LENGTH = 255
@@ -288,7 +288,7 @@ def validate_message(
     errors = [] if _passes_checks(message, properties, traits) else _message_errors(message)
     timestamp_us, sent_at_us = _event_times(
         message,
-        _micros(envelope_sent_at) if envelope_sent_at is not None else None,
+        to_micros(envelope_sent_at) if envelope_sent_at is not None else None,
         received_at_us,
     )
     if timestamp_us - received_at_us > max_future_us:
@@ -494,10 +494,10 @@ def _accept_whole_batch(
             return None
     accepted: list[LoggedEvent] = []
     append = accepted.append
-    envelope_sent_us = _micros(whole.sentAt) if whole.sentAt is not None else None
+    envelope_sent_us = to_micros(whole.sentAt) if whole.sentAt is not None else None
     contexts = _BatchContexts(whole.context, enrich, enrich_view)
     passes = _passes_checks
-    micros = _micros
+    micros = to_micros
     latest_us = received_at_us + max_future_us
     for index, message in enumerate(messages):
         properties = b"{}" if message.properties is no_object else bytes(message.properties)
@@ -615,11 +615,11 @@ def _event_times(
 ) -> tuple[int, int | None]:
     """The event's corrected time and its ``sentAt``, in microseconds since the epoch."""
     sent_at = message.sentAt
-    sent_at_us = _micros(sent_at) if sent_at is not None else envelope_sent_us
+    sent_at_us = to_micros(sent_at) if sent_at is not None else envelope_sent_us
     timestamp = message.timestamp or message.originalTimestamp
     if timestamp is None:
         return received_at_us, sent_at_us
-    timestamp_us = _micros(timestamp)
+    timestamp_us = to_micros(timestamp)
     if sent_at_us is not None:
         # Segment's clock-skew correction: the client's clock may be wrong, but the gap
         # between the event and the send is right; anchor it on our receive time.
@@ -660,15 +660,6 @@ def _logged_event(
 
 
 _OPEN_BRACE = ord("{")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_MICROSECOND = timedelta(microseconds=1)
-
-
-def _micros(value: datetime) -> int:
-    """Microseconds since the epoch (as :func:`intellishop.events.to_micros`, in C)."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return (value - _EPOCH) // _ONE_MICROSECOND
 
 
 def _message_errors(message: WireMessage) -> list[FieldError]:
