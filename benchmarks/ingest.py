@@ -22,7 +22,8 @@ into PostgreSQL while the batches are sent: ``intellishop load --follow`` in its
 (``--loader process``, the default, as deployed) or ``follow_event_log`` in a thread of this
 process (``--loader thread``). It measures accept-to-raw-zone latency: from the HTTP 200 of a
 batch to its rows being committed in ``raw.events``. It uses a stream key and a database of
-its own (both removed afterwards) on ``--redis-url`` and ``--postgres-dsn``.
+its own (both removed afterwards) on ``--redis-url`` and ``--postgres-dsn``, and prints the
+collector's CPU per event for the send as the local run does.
 
 With ``--asgi`` the collector app runs in this process and the batches go straight through its
 ASGI interface (no HTTP, no client CPU): it prints the process CPU per event of everything the
@@ -660,11 +661,14 @@ def prod_main(args: argparse.Namespace) -> None:
             deadline = time.monotonic() + 120
             while not all(landed_at[:w]) and time.monotonic() < deadline:
                 time.sleep(0.01)  # the loader is connected and has caught up: time from here
+            collector_pid = supervisor.running["collector"][1].pid
+            cpu_before = process_cpu_seconds(collector_pid)
             timed = uvloop.run(
                 post_all(base + "/v1/batch", bodies[w:], [len(b) for b in batches[w:]], key,
                          args.concurrency, accepted := [0.0] * args.batches,
                          interval=1 / args.rate if args.rate else 0.0)
             )  # fmt: skip
+            collector_cpu = process_cpu_seconds(collector_pid) - cpu_before
             accepted_at[w:] = accepted
             deadline = time.monotonic() + 120
             while not all(landed_at[w:]) and time.monotonic() < deadline:
@@ -718,6 +722,11 @@ def prod_main(args: argparse.Namespace) -> None:
         f"  sent {timed.events:,} events in {args.batches} batches: "
         f"{timed.events_per_s:,.0f} events/s, HTTP p50 {timed.percentile_ms(50):.1f} ms, "
         f"p99 {timed.percentile_ms(99):.1f} ms"
+    )
+    print(
+        f"  collector CPU for the send: {collector_cpu:.2f} s = "
+        f"{timed.events / collector_cpu:,.0f} events per collector-core-second (durable: each "
+        "200 after the XADD)"
     )
     print(
         f"  accept-to-raw-zone (HTTP 200 -> the batch committed in PostgreSQL): "
