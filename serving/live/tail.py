@@ -18,14 +18,11 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Protocol
 
-import msgspec
 import redis
 
 from ingest.event_log.payload import decode_payload
 from intellishop.events import LoggedBatch
 from intellishop.settings import Profile, Settings
-
-_decoder = msgspec.msgpack.Decoder(LoggedBatch)
 
 
 class LogTail(Protocol):
@@ -113,7 +110,7 @@ class RedisLogTail:
             cursor = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
             payload = (fields or {}).get(b"batch")
             if payload:
-                batches.append(_decoder.decode(payload))
+                batches.append(decode_payload(payload))
         return batches, cursor
 
     def close(self) -> None:

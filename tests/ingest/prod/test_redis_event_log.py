@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 import redis
 
 from ingest.event_log import RedisStreamEventLog, entry_offset
 from intellishop.events import LoggedBatch
 from intellishop.privacy import Person
+from serving.live.tail import RedisLogTail
 
 from .helpers import batch, event
 
@@ -115,3 +117,26 @@ def test_an_entry_deleted_while_pending_reads_as_empty_and_commits(
     assert [(e.entry_id, len(e.batch.events)) for e in entries] == [(ids[0], 0), (ids[1], 1)]
     log.commit("c", ids[1])
     assert log.lag("c") == 0
+
+
+def test_entries_are_compressed_and_bare_msgpack_ones_stay_readable_and_erasable(
+    redis_client: redis.Redis, stream: str
+) -> None:
+    """Entries carry the SQLite log's LZ4 payload; an entry a collector wrote before that (the
+    bare msgpack) is read, tailed and erased alike, side by side with new ones."""
+    log = RedisStreamEventLog(redis_client, stream, member="m")
+    new = batch("t", *(f"n{i}" for i in range(50)), user_id="gone")
+    log.append(new)
+    ((_, fields),) = redis_client.xrange(stream)  # type: ignore[misc]
+    assert len(fields[b"batch"]) * 3 < len(msgspec.msgpack.encode(new))
+    old = batch("t", "o1", user_id="gone")
+    redis_client.xadd(
+        stream,
+        {"tenant": "t", "n": 1, "batch": msgspec.msgpack.encode(old)},  # type: ignore[dict-item]
+    )
+    assert [e.batch for e in log.read("raw", 10)] == [new, old]
+    tailed, _ = RedisLogTail(redis_client, stream).read("0-0", 10)
+    assert tailed == [new, old]
+    log.commit("raw", log.read("raw", 10)[-1].entry_id)
+    assert log.erase(Person("t", user_ids=frozenset({"gone"}))) == 51
+    assert redis_client.xlen(stream) == 0
