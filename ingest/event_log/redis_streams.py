@@ -4,9 +4,9 @@ One ``XADD`` per accepted HTTP batch (the ``LoggedBatch`` as the SQLite log stor
 compressed with LZ4 (:mod:`.payload`), plus its tenant and event count as separate fields, so
 erasure can skip other tenants without decoding them). Compressed, an entry takes a sixth of the
 memory Redis holds it in and of the bytes the collector sends; entries written before hold the
-bare msgpack and stay readable. Durability
-of a 2xx is Redis' own: run it with ``appendonly yes`` and ``appendfsync always`` (the opening
-of the log warns when it is not), since ``XADD`` returns before a disk write otherwise.
+bare msgpack and stay readable. Durability of a 2xx is Redis' own: run it with ``appendonly
+yes`` and ``appendfsync always`` (the opening of the log warns when it is not), since ``XADD``
+returns before a disk write otherwise.
 
 Consumers are consumer groups (``XGROUP CREATE ... 0 MKSTREAM``: a new consumer starts at the
 beginning, like a new SQLite offset). Within a group each process is a *member*, named by host
