@@ -58,17 +58,5 @@
 {%- endmacro %}
 
 {% macro located_row(alias, locator) -%}
-    {{ return(adapter.dispatch('located_row', 'intellishop')(alias, locator)) }}
-{%- endmacro %}
-
-{% macro default__located_row(alias, locator) -%}
-    {{ alias }}.message_id = {{ locator }}
-{%- endmacro %}
-
-{% macro duckdb__located_row(alias, locator) -%}
-    {%- if model.resource_type == 'unit_test' -%}
-        {{ default__located_row(alias, locator) }}
-    {%- else -%}
-        {{ alias }}.rowid = {{ locator }}
-    {%- endif -%}
+    {{ row_locator(alias) }} = {{ locator }}
 {%- endmacro %}

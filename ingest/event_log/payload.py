@@ -3,12 +3,12 @@ msgpack, compressed with LZ4.
 
 A 100-event batch is about 100 KB of msgpack (the events' JSON properties and context), and
 SQLite writes every byte twice (WAL, then checkpoint); Redis keeps every entry in memory until
-it is loaded and trimmed. LZ4 shrinks it about six times for
-0.6 µs of CPU per event, less than the bytes it saves cost to write, and decompresses at
-0.15 µs per event for the readers. A compressed payload is ``LZ4\\0``, the msgpack's length
-(4 bytes, little-endian: LZ4 blocks do not record it) and the LZ4 block. Rows and entries
-written before compression hold the bare msgpack, which always begins with ``0x92`` (a ``LoggedBatch`` is a
-two-element array), so both kinds stay readable side by side without a migration.
+it is loaded and trimmed. LZ4 shrinks it about six times for 0.6 µs of CPU per event, less than
+the bytes it saves cost to write, and decompresses at 0.15 µs per event for the readers. A
+compressed payload is ``LZ4\\0``, the msgpack's length (4 bytes, little-endian: LZ4 blocks do
+not record it) and the LZ4 block. Rows and entries written before compression hold the bare
+msgpack, which always begins with ``0x92`` (a ``LoggedBatch`` is a two-element array), so both
+kinds stay readable side by side without a migration.
 """
 
 from __future__ import annotations
