@@ -57,6 +57,22 @@ def utc_naive(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
+def latest_touch(interactions: pl.DataFrame, *, now: datetime) -> datetime:
+    """The moment to compute lists as of: the latest touch, or ``now`` when there is none or
+    the latest lies ahead of ``now`` (a client's clock); naive UTC.
+
+    Why not ``now``: every source's recency weights are relative to this moment, so on the wall
+    clock two runs over the same events a minute apart weigh them a little differently, ALS's
+    factors move, and the ranker may cross a split: the same data must give the same lists.
+    For a shop taking orders the two moments are minutes apart.
+    """
+    moment = utc_naive(now)
+    latest = prepare_interactions(interactions)["occurred_at"].max()
+    if isinstance(latest, datetime) and latest < moment:
+        return latest
+    return moment
+
+
 def product_categories(interactions: pl.DataFrame) -> pl.DataFrame:
     """One category per (tenant, product): the most recently seen non-null one.
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import polars as pl
 import pytest
 
+from ml_assets.recommend.interactions import latest_touch
 from ml_assets.recommend.tables import COLD_START_SCHEMA, TenantOptions, recommendation_tables
 
 from .conftest import AS_OF, SyntheticShop, interactions
@@ -132,3 +133,21 @@ def test_tiny_and_empty_shops_get_fallbacks() -> None:
     assert set(tables["cold_start"]["context"]) == {"all", "category:c1", "category:c2"}
     empty = recommendation_tables(frame.clear(), as_of=AS_OF)
     assert all(table.height == 0 for table in empty.values())
+
+
+def test_lists_are_computed_as_of_the_latest_touch() -> None:
+    """The pipeline's moment: the latest touch, so unchanged events give unchanged lists; the
+    wall clock only when there is no touch or the latest lies ahead of it."""
+    frame = interactions(
+        [
+            {"user_id": "u1", "product_id": "a", "occurred_at": AS_OF - timedelta(days=3)},
+            {"user_id": "u2", "product_id": "b", "occurred_at": AS_OF - timedelta(hours=5)},
+        ]
+    )
+    now = (AS_OF + timedelta(days=2)).replace(tzinfo=UTC)
+    assert latest_touch(frame, now=now) == AS_OF - timedelta(hours=5)
+    later = now + timedelta(minutes=7)
+    assert latest_touch(frame, now=later) == latest_touch(frame, now=now)
+    ahead = interactions([{"user_id": "u1", "product_id": "a", "occurred_at": AS_OF}])
+    assert latest_touch(ahead, now=AS_OF - timedelta(days=1)) == AS_OF - timedelta(days=1)
+    assert latest_touch(frame.clear(), now=now) == AS_OF + timedelta(days=2)

@@ -27,7 +27,7 @@ from ml_assets.churn.evaluate import DEFAULT_HORIZON_DAYS
 from ml_assets.churn.publish import SCORES_SCHEMA
 from ml_assets.churn.publish import customer_scores as score_customers
 from ml_assets.inventory.publish import reorder_suggestions as reorder_policy
-from ml_assets.recommend.interactions import INTERACTION_SCHEMA
+from ml_assets.recommend.interactions import INTERACTION_SCHEMA, latest_touch
 from ml_assets.recommend.tables import recommendation_tables
 from ml_assets.recommend.trending import popular_products, trending_products
 from ml_assets.retraining import (
@@ -156,12 +156,13 @@ def recommendation_tables_assets(
     product_interactions: pl.DataFrame,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Every recommendation table in one step: the blend fits its sources (ALS among them) once,
-    and the similar-products table reuses those ALS factors."""
+    and the similar-products table reuses those ALS factors. They are computed as of the latest
+    touch, so a run over unchanged events publishes the same lists."""
     started = time.perf_counter()
     tables = recommendation_tables(
         product_interactions,
         read_products(context, warehouse),
-        as_of=datetime.now(UTC),
+        as_of=latest_touch(product_interactions, now=datetime.now(UTC)),
         n=RECOMMENDATIONS_PER_USER,
         similar_k=SIMILAR_PER_PRODUCT,
     )  # options={tenant: TenantOptions(...)} once tenants have these settings
