@@ -25,17 +25,20 @@ Backends, picked by profile:
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Protocol, TypeVar
 
-import anyio
+import redis.asyncio as aioredis
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from redis.commands.core import AsyncScript
 
 from intellishop.plans import Plan, get_plan, quota_month, seconds_until_quota_reset
 from intellishop.settings import Profile, Settings
@@ -44,7 +47,6 @@ from intellishop.tenants import Tenant
 from .deps import current_tenant
 
 T = TypeVar("T")
-R = TypeVar("R")
 
 #: Redis key prefix of every limit key (``<prefix>:bucket:<tenant>``, ``<prefix>:quota:...``).
 REDIS_KEY_PREFIX = "intellishop:limits"
@@ -64,38 +66,38 @@ class LimitExceededError(Exception):
 
 
 class TenantLimits(Protocol):
-    """Where buckets and counters live: process memory (local) or Redis (prod)."""
+    """Where buckets and counters live: process memory (local) or Redis (prod).
 
-    #: Calls wait on the network (run them in a worker thread, off the event loop).
-    does_io: bool
+    Asynchronous, so Redis's round trips wait on the event loop: a hop to a worker thread
+    and back cost more CPU than the round trip itself (docs/benchmarks.md).
+    """
 
-    def take_request(self, tenant_id: str, plan: Plan) -> float:
+    async def take_request(self, tenant_id: str, plan: Plan) -> float:
         """Take one request token; 0.0 if allowed, else the seconds until one is back."""
         ...
 
-    def reserve_events(self, tenant_id: str, plan: Plan, count: int, now: datetime) -> int:
+    async def reserve_events(self, tenant_id: str, plan: Plan, count: int, now: datetime) -> int:
         """Reserve up to ``count`` events of this month's quota; returns how many fit."""
         ...
 
-    def release_events(self, tenant_id: str, count: int, now: datetime) -> None:
+    async def release_events(self, tenant_id: str, count: int, now: datetime) -> None:
         """Give back a reservation whose events were not stored."""
         ...
 
-    def events_used(self, tenant_id: str, now: datetime) -> int: ...
+    async def events_used(self, tenant_id: str, now: datetime) -> int: ...
 
 
 class InMemoryTenantLimits:
     """Buckets and counters in this process (the local profile's single collector worker)."""
 
-    does_io = False
-
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._buckets: dict[str, tuple[float, float]] = {}  # tenant -> (tokens, at)
         self._used: dict[tuple[str, str], int] = {}  # (tenant, YYYY-MM) -> events
+        # Test clients may run each request on its own event loop, in its own thread.
         self._lock = threading.Lock()
 
-    def take_request(self, tenant_id: str, plan: Plan) -> float:
+    async def take_request(self, tenant_id: str, plan: Plan) -> float:
         now = self._clock()
         with self._lock:
             tokens, at = self._buckets.get(tenant_id, (float(plan.burst), now))
@@ -106,7 +108,7 @@ class InMemoryTenantLimits:
             self._buckets[tenant_id] = (tokens, now)
             return (1.0 - tokens) / plan.requests_per_second
 
-    def reserve_events(self, tenant_id: str, plan: Plan, count: int, now: datetime) -> int:
+    async def reserve_events(self, tenant_id: str, plan: Plan, count: int, now: datetime) -> int:
         key = (tenant_id, quota_month(now))
         with self._lock:
             used = self._used.get(key, 0)
@@ -118,12 +120,12 @@ class InMemoryTenantLimits:
             self._used[key] = used + granted
         return granted
 
-    def release_events(self, tenant_id: str, count: int, now: datetime) -> None:
+    async def release_events(self, tenant_id: str, count: int, now: datetime) -> None:
         key = (tenant_id, quota_month(now))
         with self._lock:
             self._used[key] = max(0, self._used.get(key, 0) - count)
 
-    def events_used(self, tenant_id: str, now: datetime) -> int:
+    async def events_used(self, tenant_id: str, now: datetime) -> int:
         return self._used.get((tenant_id, quota_month(now)), 0)
 
 
@@ -170,49 +172,69 @@ return granted
 """
 
 
+@dataclass(frozen=True)
+class _LoopClient:
+    """One event loop's Redis client and its two scripts (asyncio connections belong to the
+    loop that opened them)."""
+
+    client: aioredis.Redis
+    take: AsyncScript
+    reserve: AsyncScript
+
+
 class RedisTenantLimits:
     """Buckets and counters in Redis, shared by every collector worker (the prod profile)."""
 
-    does_io = True
-
-    def __init__(self, client: Any, prefix: str = REDIS_KEY_PREFIX) -> None:
-        self._client = client
+    def __init__(self, url: str, prefix: str = REDIS_KEY_PREFIX) -> None:
+        self.url = url
         self.prefix = prefix
-        self._take = client.register_script(_BUCKET_SCRIPT)
-        self._reserve = client.register_script(_QUOTA_SCRIPT)
+        # A server runs one loop; a test client may run a loop per request.
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient] = (
+            weakref.WeakKeyDictionary()
+        )
 
-    @classmethod
-    def from_url(cls, url: str, prefix: str = REDIS_KEY_PREFIX) -> RedisTenantLimits:
-        import redis
-
-        return cls(redis.Redis.from_url(url), prefix)
+    def _on_this_loop(self) -> _LoopClient:
+        loop = asyncio.get_running_loop()
+        found = self._clients.get(loop)
+        if found is None:
+            client = aioredis.Redis.from_url(self.url)
+            found = _LoopClient(
+                client,
+                client.register_script(_BUCKET_SCRIPT),
+                client.register_script(_QUOTA_SCRIPT),
+            )
+            self._clients[loop] = found
+        return found
 
     def _quota_key(self, tenant_id: str, now: datetime) -> str:
         return f"{self.prefix}:quota:{tenant_id}:{quota_month(now)}"
 
-    def take_request(self, tenant_id: str, plan: Plan) -> float:
-        wait = self._take(
+    async def take_request(self, tenant_id: str, plan: Plan) -> float:
+        wait = await self._on_this_loop().take(
             keys=[f"{self.prefix}:bucket:{tenant_id}"],
             args=[plan.requests_per_second, plan.burst],
         )
         return float(wait)
 
-    def reserve_events(self, tenant_id: str, plan: Plan, count: int, now: datetime) -> int:
+    async def reserve_events(self, tenant_id: str, plan: Plan, count: int, now: datetime) -> int:
         limit = -1 if plan.monthly_events is None else plan.monthly_events
         ttl = seconds_until_quota_reset(now) + QUOTA_KEY_GRACE_SECONDS
-        return int(self._reserve(keys=[self._quota_key(tenant_id, now)], args=[limit, count, ttl]))
+        granted = await self._on_this_loop().reserve(
+            keys=[self._quota_key(tenant_id, now)], args=[limit, count, ttl]
+        )
+        return int(granted)
 
-    def release_events(self, tenant_id: str, count: int, now: datetime) -> None:
-        self._client.decrby(self._quota_key(tenant_id, now), count)
+    async def release_events(self, tenant_id: str, count: int, now: datetime) -> None:
+        await self._on_this_loop().client.decrby(self._quota_key(tenant_id, now), count)
 
-    def events_used(self, tenant_id: str, now: datetime) -> int:
-        return int(self._client.get(self._quota_key(tenant_id, now)) or 0)
+    async def events_used(self, tenant_id: str, now: datetime) -> int:
+        return int(await self._on_this_loop().client.get(self._quota_key(tenant_id, now)) or 0)
 
 
 def open_tenant_limits(settings: Settings) -> TenantLimits:
     """The limits backend of the profile: memory (local) or Redis (prod)."""
     if settings.profile is Profile.PROD:
-        return RedisTenantLimits.from_url(settings.redis_url)
+        return RedisTenantLimits(settings.redis_url)
     return InMemoryTenantLimits()
 
 
@@ -290,9 +312,7 @@ class EventAdmission:
         return accepted[:granted], merged
 
     async def _reserve(self, count: int, now: datetime) -> int:
-        granted = await _call(
-            self.limits, self.limits.reserve_events, self.tenant.tenant_id, self.plan, count, now
-        )
+        granted = await self.limits.reserve_events(self.tenant.tenant_id, self.plan, count, now)
         self.reserved += granted
         self.month_of = now
         return granted
@@ -300,21 +320,8 @@ class EventAdmission:
     async def give_back(self) -> None:
         """Return what was reserved (the append failed: those events were not accepted)."""
         if self.reserved and self.month_of is not None:
-            await _call(
-                self.limits,
-                self.limits.release_events,
-                self.tenant.tenant_id,
-                self.reserved,
-                self.month_of,
-            )
+            await self.limits.release_events(self.tenant.tenant_id, self.reserved, self.month_of)
             self.reserved = 0
-
-
-async def _call(limits: TenantLimits, function: Callable[..., R], *args: Any) -> R:
-    """Run a limits call: in a worker thread when it waits on the network, else inline."""
-    if limits.does_io:
-        return await anyio.to_thread.run_sync(function, *args)
-    return function(*args)
 
 
 async def admit_request(request: Request) -> EventAdmission:
@@ -329,7 +336,7 @@ async def admit_request(request: Request) -> EventAdmission:
     request.state.tenant_id = tenant.tenant_id
     limits: TenantLimits = request.app.state.tenant_limits
     plan = get_plan(tenant.plan)
-    wait = await _call(limits, limits.take_request, tenant.tenant_id, plan)
+    wait = await limits.take_request(tenant.tenant_id, plan)
     if wait > 0:
         raise LimitExceededError(
             "rate",

@@ -3,12 +3,14 @@ the real Redis and PostgreSQL servers (skipped when absent locally, failing when
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import os
 import signal
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 import pytest
@@ -17,6 +19,8 @@ from psycopg import sql
 
 from intellishop.chromium import CHROMIUM, CHROMIUM_ARGS
 from intellishop.settings import Settings, get_settings
+
+T = TypeVar("T")
 
 #: A JWT secret of the right length for every test: the prod profile refuses the placeholder.
 TEST_JWT_SECRET = "test-jwt-secret-" + "0123456789abcdef" * 2
@@ -134,6 +138,14 @@ REDIS_URL = os.environ.get("INTELLISHOP_TEST_REDIS_URL", "redis://127.0.0.1:6379
 ADMIN_DSN = os.environ.get(
     "INTELLISHOP_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to the end on a new event loop in a thread of its own: a plain
+    ``asyncio.run`` fails in a test process where Playwright's sync API keeps a loop running
+    on the main thread."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _unreachable(what: str, error: Exception) -> None:

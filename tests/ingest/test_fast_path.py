@@ -32,6 +32,7 @@ from ingest.metrics import REGISTRY
 from intellishop.plans import get_plan
 from intellishop.settings import Settings
 from intellishop.tenants import TenantRegistry, key_id_of
+from tests.conftest import run_async
 
 CONSUMER = "fast-path-test"
 #: A frozen clock: rate tokens never come back, so a drained bucket stays drained.
@@ -303,7 +304,7 @@ def test_rate_limit_and_quota_answers_are_fastapis(collector: Collector) -> None
     headers = {"X-API-Key": collector.keys["starter"]}
 
     def drained() -> None:
-        while limits.take_request("starter", plan) == 0.0:
+        while run_async(limits.take_request("starter", plan)) == 0.0:
             pass
 
     collector.prepare = drained
@@ -315,7 +316,8 @@ def test_rate_limit_and_quota_answers_are_fastapis(collector: Collector) -> None
         def prepare() -> None:  # fresh limits: a full bucket, only the quota is tested
             fresh = collector.app.state.tenant_limits = InMemoryTenantLimits(clock=lambda: NOW)
             assert plan.monthly_events is not None
-            fresh.reserve_events("starter", plan, plan.monthly_events - count, datetime.now(UTC))
+            left = plan.monthly_events - count
+            run_async(fresh.reserve_events("starter", plan, left, datetime.now(UTC)))
 
         return prepare
 

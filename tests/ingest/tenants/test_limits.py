@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ from intellishop.plans import (
 )
 from intellishop.settings import Profile, Settings
 from intellishop.tenants import TenantRegistry
+from tests.conftest import run_async
 
 from .conftest import REDIS_URL, logged, track, utc_now
 
@@ -60,12 +61,12 @@ def test_token_bucket_in_memory() -> None:
     clock = FrozenClock()
     limits = InMemoryTenantLimits(clock)
     plan = Plan("test", None, requests_per_second=2, burst=3)
-    assert [limits.take_request("a", plan) for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert limits.take_request("a", plan) == pytest.approx(0.5)
-    assert limits.take_request("b", plan) == 0.0  # buckets are per tenant
+    assert [run_async(limits.take_request("a", plan)) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert run_async(limits.take_request("a", plan)) == pytest.approx(0.5)
+    assert run_async(limits.take_request("b", plan)) == 0.0  # buckets are per tenant
     clock.now += 0.5
-    assert limits.take_request("a", plan) == 0.0
-    assert limits.take_request("a", plan) > 0
+    assert run_async(limits.take_request("a", plan)) == 0.0
+    assert run_async(limits.take_request("a", plan)) > 0
 
 
 def test_rate_limit_answers_429_with_retry_after(
@@ -108,7 +109,10 @@ def test_batch_crossing_the_quota_keeps_what_fits(
     tenant, key = registry.create("Shop")
     limits = InMemoryTenantLimits()
     install_tenant_limits(collector_app, limits)
-    assert limits.reserve_events(tenant.tenant_id, get_plan("starter"), 99_997, utc_now()) == 99_997
+    assert (
+        run_async(limits.reserve_events(tenant.tenant_id, get_plan("starter"), 99_997, utc_now()))
+        == 99_997
+    )
     client = TestClient(collector_app)
     batch = [track(), {"type": "track"}, track(), track(), track(), track()]  # index 1 invalid
     response = client.post("/v1/batch", json={"batch": batch}, headers={"X-API-Key": key})
@@ -120,7 +124,7 @@ def test_batch_crossing_the_quota_keeps_what_fits(
     assert [r.get("reason") for r in body["rejected"][1:]] == ["quota", "quota"]
     assert "monthly quota of 100,000" in body["rejected"][1]["errors"][0]["message"]
     assert logged(admin_settings) == [("shop", 3)]
-    assert limits.events_used(tenant.tenant_id, utc_now()) == 100_000
+    assert run_async(limits.events_used(tenant.tenant_id, utc_now())) == 100_000
 
     refused = client.post("/v1/batch", json={"batch": [track()]}, headers={"X-API-Key": key})
     assert refused.status_code == 429
@@ -143,7 +147,7 @@ def test_invalid_events_do_not_count_against_the_quota(
     client.post(
         "/v1/batch", json={"batch": [track(), {"type": "nope"}]}, headers={"X-API-Key": key}
     )
-    assert limits.events_used(tenant.tenant_id, utc_now()) == 1
+    assert run_async(limits.events_used(tenant.tenant_id, utc_now())) == 1
 
 
 def test_a_failed_append_gives_the_quota_back(
@@ -161,12 +165,15 @@ def test_a_failed_append_gives_the_quota_back(
     client = TestClient(collector_app, raise_server_exceptions=False)
     response = client.post("/v1/batch", json={"batch": [track()] * 4}, headers={"X-API-Key": key})
     assert response.status_code == 500
-    assert limits.events_used(tenant.tenant_id, utc_now()) == 0
+    assert run_async(limits.events_used(tenant.tenant_id, utc_now())) == 0
 
 
 def test_enterprise_has_no_quota() -> None:
     limits = InMemoryTenantLimits()
-    assert limits.reserve_events("big", get_plan("enterprise"), 50_000_000, utc_now()) == 50_000_000
+    assert (
+        run_async(limits.reserve_events("big", get_plan("enterprise"), 50_000_000, utc_now()))
+        == 50_000_000
+    )
 
 
 def test_profiles_pick_their_backend(admin_settings: Settings) -> None:
@@ -180,21 +187,19 @@ def test_profiles_pick_their_backend(admin_settings: Settings) -> None:
 
 @pytest.mark.redis
 def test_redis_bucket_is_atomic_under_concurrency(redis_client: Any, redis_prefix: str) -> None:
-    limits = RedisTenantLimits(redis_client, redis_prefix)
     plan = Plan("test", None, requests_per_second=0.001, burst=40)
-    allowed: list[int] = []
 
-    def worker() -> None:
-        own = RedisTenantLimits.from_url(REDIS_URL, redis_prefix)
-        allowed.append(sum(own.take_request("t", plan) == 0.0 for _ in range(25)))
+    async def worker() -> int:  # a collector worker of its own, 25 requests in flight at once
+        own = RedisTenantLimits(REDIS_URL, redis_prefix)
+        waits = await asyncio.gather(*(own.take_request("t", plan) for _ in range(25)))
+        return sum(wait == 0.0 for wait in waits)
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sum(allowed) == 40  # 100 attempts, exactly the burst let through
-    assert limits.take_request("t", plan) > 900  # about 1/0.001 s until the next token
+    async def four_workers() -> list[int]:
+        return list(await asyncio.gather(*(worker() for _ in range(4))))
+
+    assert sum(run_async(four_workers())) == 40  # 100 attempts, exactly the burst let through
+    limits = RedisTenantLimits(REDIS_URL, redis_prefix)
+    assert run_async(limits.take_request("t", plan)) > 900  # about 1/0.001 s to the next token
     assert redis_client.ttl(f"{redis_prefix}:bucket:t") > 0
 
 
@@ -202,28 +207,31 @@ def test_redis_bucket_is_atomic_under_concurrency(redis_client: Any, redis_prefi
 def test_redis_quota_grants_exactly_the_limit(redis_client: Any, redis_prefix: str) -> None:
     plan = Plan("test", 100, requests_per_second=1, burst=1)
     now = utc_now()
-    granted: list[int] = []
 
-    def worker() -> None:
-        own = RedisTenantLimits.from_url(REDIS_URL, redis_prefix)
-        granted.extend(own.reserve_events("t", plan, 7, now) for _ in range(5))
+    async def worker() -> list[int]:
+        own = RedisTenantLimits(REDIS_URL, redis_prefix)
+        return list(
+            await asyncio.gather(*(own.reserve_events("t", plan, 7, now) for _ in range(5)))
+        )
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sum(granted) == 100  # 140 asked for
-    limits = RedisTenantLimits(redis_client, redis_prefix)
-    assert limits.events_used("t", now) == 100
+    async def four_workers() -> list[int]:
+        return [
+            granted
+            for one in await asyncio.gather(*(worker() for _ in range(4)))
+            for granted in one
+        ]
+
+    assert sum(run_async(four_workers())) == 100  # 140 asked for
+    limits = RedisTenantLimits(REDIS_URL, redis_prefix)
+    assert run_async(limits.events_used("t", now)) == 100
     key = f"{redis_prefix}:quota:t:{quota_month(now)}"
     assert (
         seconds_until_quota_reset(now)
         < redis_client.ttl(key)
         <= seconds_until_quota_reset(now) + 8 * 86400
     )
-    limits.release_events("t", 10, now)
-    assert limits.events_used("t", now) == 90
+    run_async(limits.release_events("t", 10, now))
+    assert run_async(limits.events_used("t", now)) == 90
 
 
 @pytest.mark.redis
@@ -239,7 +247,7 @@ def test_two_collectors_share_the_redis_bucket_and_quota(
     tenant, key = registry.create("Shop")
     apps = [create_app(admin_settings), create_app(admin_settings)]
     for app in apps:
-        install_tenant_limits(app, RedisTenantLimits.from_url(REDIS_URL, redis_prefix))
+        install_tenant_limits(app, RedisTenantLimits(REDIS_URL, redis_prefix))
     first, second = (TestClient(app) for app in apps)
     headers = {"X-API-Key": key}
     assert first.post("/v1/track", json=track(), headers=headers).status_code == 200
@@ -251,7 +259,10 @@ def test_two_collectors_share_the_redis_bucket_and_quota(
     assert 1 <= int(refused.headers["Retry-After"]) <= 20
     # The quota counter is shared too: three events went through, on two workers.
     assert (
-        RedisTenantLimits(redis_client, redis_prefix).events_used(tenant.tenant_id, utc_now()) == 3
+        run_async(
+            RedisTenantLimits(REDIS_URL, redis_prefix).events_used(tenant.tenant_id, utc_now())
+        )
+        == 3
     )
 
 
@@ -260,9 +271,9 @@ def test_redis_quota_exhaustion_over_http(
     collector_app: FastAPI, registry: TenantRegistry, redis_client: Any, redis_prefix: str
 ) -> None:
     tenant, key = registry.create("Shop")
-    limits = RedisTenantLimits(redis_client, redis_prefix)
+    limits = RedisTenantLimits(REDIS_URL, redis_prefix)
     install_tenant_limits(collector_app, limits)
-    limits.reserve_events(tenant.tenant_id, get_plan("starter"), 99_999, utc_now())
+    run_async(limits.reserve_events(tenant.tenant_id, get_plan("starter"), 99_999, utc_now()))
     client = TestClient(collector_app)
     response = client.post("/v1/batch", json={"batch": [track()] * 3}, headers={"X-API-Key": key})
     assert response.status_code == 200
