@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from ingest.app import create_app
 from ingest.limits import (
+    LEASE_SECONDS,
     InMemoryTenantLimits,
     RedisTenantLimits,
     install_tenant_limits,
@@ -232,6 +234,73 @@ def test_redis_quota_grants_exactly_the_limit(redis_client: Any, redis_prefix: s
     )
     run_async(limits.release_events("t", 10, now))
     assert run_async(limits.events_used("t", now)) == 90
+
+
+class CountingRedisLimits(RedisTenantLimits):
+    """Counts this worker's round trips to Redis for the two limits."""
+
+    round_trips = 0
+
+    def _on_this_loop(self) -> Any:
+        found = super()._on_this_loop()
+
+        def counted(script: Any) -> Any:
+            async def call(**kwargs: Any) -> Any:
+                self.round_trips += 1
+                return await script(**kwargs)
+
+            return call
+
+        return dataclasses.replace(found, take=counted(found.take), reserve=counted(found.reserve))
+
+
+@pytest.mark.redis
+def test_a_busy_worker_leases_tokens_and_gives_back_what_it_did_not_use(
+    redis_client: Any, redis_prefix: str
+) -> None:
+    plan = Plan("test", None, requests_per_second=0.001, burst=1000)  # leases of up to 100
+    limits = CountingRedisLimits(REDIS_URL, redis_prefix)
+
+    def taken() -> float:
+        return 1000 - float(redis_client.hget(f"{redis_prefix}:bucket:t", "tokens"))
+
+    async def worker() -> tuple[list[float], int, float, list[float]]:  # one worker: one loop
+        busy = [await limits.take_request("t", plan) for _ in range(300)]
+        round_trips, taken_while_busy = limits.round_trips, taken()
+        await asyncio.sleep(LEASE_SECONDS)
+        return busy, round_trips, taken_while_busy, [await limits.take_request("t", plan)]
+
+    busy, round_trips, taken_while_busy, later = run_async(worker())
+    assert busy == [0.0] * 300 and later == [0.0]
+    assert round_trips < 20  # not one a request: asks for 1, 2, 3, 5, 9, ... then 101 at once
+    assert 300 < taken_while_busy <= 300 + 100  # a lease held, never over a tenth of the burst
+    assert taken() == pytest.approx(301, abs=0.01)  # its time over, the rest went back
+
+
+@pytest.mark.redis
+def test_a_busy_worker_leases_quota_within_the_limit(redis_client: Any, redis_prefix: str) -> None:
+    plan = Plan("test", 20_000, requests_per_second=1, burst=1)  # leases of up to 20 events
+    limits = CountingRedisLimits(REDIS_URL, redis_prefix)
+    now = utc_now()
+
+    async def worker() -> list[Any]:
+        seen: list[Any] = [[await limits.reserve_events("t", plan, 7, now) for _ in range(100)]]
+        seen += [limits.round_trips, await limits.events_used("t", now)]
+        await asyncio.sleep(LEASE_SECONDS)
+        seen += [await limits.reserve_events("t", plan, 7, now), await limits.events_used("t", now)]
+        # Near the limit a lease takes only what is there: exactly the rest is granted.
+        seen += [await limits.reserve_events("t", plan, 20_000, now)]
+        seen += [await limits.events_used("t", now), await limits.reserve_events("t", plan, 1, now)]
+        return seen
+
+    busy, round_trips, used_while_busy, later, used_later, rest, used_at_end, over = run_async(
+        worker()
+    )
+    assert busy == [7] * 100 and later == 7
+    assert round_trips < 50
+    assert 700 < used_while_busy <= 700 + 20
+    assert used_later == 707  # the unused lease went back
+    assert rest == 20_000 - 707 and used_at_end == 20_000 and over == 0
 
 
 @pytest.mark.redis
