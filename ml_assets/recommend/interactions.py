@@ -67,9 +67,9 @@ def latest_touch(interactions: pl.DataFrame, *, now: datetime) -> datetime:
     For a shop taking orders the two moments are minutes apart.
     """
     moment = utc_naive(now)
-    latest = prepare_interactions(interactions)["occurred_at"].max()
-    if isinstance(latest, datetime) and latest < moment:
-        return latest
+    latest = interactions["occurred_at"].max() if interactions.height else None
+    if isinstance(latest, datetime) and utc_naive(latest) < moment:
+        return utc_naive(latest)
     return moment
 
 
