@@ -3,13 +3,17 @@ shops: funnel_daily, daily_metrics, customers (RFM scores and segments) and coho
 
 Two shops either side of UTC (New York, Tokyo), a month of deterministic simulated traffic
 each (intellishop.simulation, fixed seeds and end date), written to a Parquet raw zone in the
-loader's layout; then ``dbt run`` of those marts and what they need.
+loader's layout, the way a warehouse gets it: ``dbt run`` of those marts and what they need over
+all but the last two days, then again, incrementally, once those days land together with every
+LATE_EVERY-th earlier event (arriving late). The incremental models then keep what they stored
+and add to it (returning visitors' earlier visits, people's earlier orders), so the comparisons
+check the full build and the incremental one together.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +40,27 @@ CONFIGS = {
         refund_rate=0.25, end=date(2025, 3, 14),
     ),
 }  # fmt: skip
+#: Events from this instant on land after the first build (the simulations' last two days).
+SECOND_RUN_FROM = datetime(2025, 3, 13, tzinfo=UTC)
+#: Every this many earlier events, one arrives late: with the last two days.
+LATE_EVERY = 40
 
 
-def raw_rows(tenant_id: str, messages: list[dict[str, Any]]) -> pa.Table:
-    """The simulated messages as the loader writes them (received when they happened)."""
+def occurred(message: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(message["timestamp"].replace("Z", "+00:00")).astimezone(UTC)
+
+
+def raw_rows(
+    tenant_id: str,
+    messages: list[dict[str, Any]],
+    received_at: datetime | None = None,
+    first_offset: int = 0,
+) -> pa.Table:
+    """The simulated messages as the loader writes them (received when they happened, unless
+    ``received_at`` says when)."""
     rows = []
-    for offset, message in enumerate(messages):
-        moment = datetime.fromisoformat(message["timestamp"].replace("Z", "+00:00")).astimezone(UTC)
+    for offset, message in enumerate(messages, start=first_offset):
+        moment = occurred(message)
         rows.append(
             {
                 "message_id": message["messageId"],
@@ -53,7 +71,7 @@ def raw_rows(tenant_id: str, messages: list[dict[str, Any]]) -> pa.Table:
                 "previous_id": message.get("previousId"),
                 "timestamp": moment,
                 "sent_at": moment,
-                "received_at": moment,
+                "received_at": received_at or moment,
                 "properties": reference.raw_json(message.get("properties")),
                 "traits": reference.raw_json(message.get("traits")),
                 "context": reference.raw_json(message.get("context")),
@@ -74,10 +92,18 @@ def simulated(
     settings.ensure_dirs()
     zone = ParquetRawZone(settings.raw_zone_dir)
     messages: list[tuple[str, dict[str, Any]]] = []
+    later: list[tuple[str, list[dict[str, Any]], int]] = []
     for number, (tenant_id, config) in enumerate(CONFIGS.items()):
         generated = list(generate_events(config))
         messages += [(tenant_id, message) for message in generated]
-        zone.write_events(raw_rows(tenant_id, generated), chunk_id=f"{number:012d}")
+        first = [
+            message
+            for index, message in enumerate(generated, start=1)
+            if occurred(message) < SECOND_RUN_FROM and index % LATE_EVERY
+        ]
+        zone.write_events(raw_rows(tenant_id, first), chunk_id=f"{number:012d}")
+        rest = [message for message in generated if message not in first]
+        later.append((tenant_id, rest, len(first)))
     zone.write_tenants(
         pa.table(
             {
@@ -90,11 +116,12 @@ def simulated(
             }
         )
     )
-    run_dbt(
-        ["run", "--select", "+funnel_daily", "+daily_metrics", "+customers", "+cohort_retention"],
-        settings,
-        root,
-    )
+    select = ["--select", "+funnel_daily", "+daily_metrics", "+customers", "+cohort_retention"]
+    run_dbt(["run", *select], settings, root)
+    delivered = SECOND_RUN_FROM + timedelta(days=2)
+    for number, (tenant_id, rest, offset) in enumerate(later, start=len(later)):
+        zone.write_events(raw_rows(tenant_id, rest, delivered, offset), chunk_id=f"{number:012d}")
+    run_dbt(["run", *select], settings, root)
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     con.sql("set TimeZone = 'UTC'")
     try:
@@ -148,6 +175,41 @@ def test_simulation_has_what_the_marts_measure(expected: dict[str, pl.DataFrame]
     assert customers["rfm_segment"].n_unique() >= 4
     assert (customers["orders"] >= 2).any()
     assert (expected["cohort_retention"]["period_number"] > 0).any()
+
+
+def test_the_second_run_kept_earlier_visits(
+    simulated: tuple[duckdb.DuckDBPyConnection, Any],
+) -> None:
+    # People the second run touched, some of whose visits it kept from the first (so numbering
+    # went on from them); every person's visits still numbered 1, 2, 3, ... in time order,
+    # none twice.
+    con = simulated[0]
+    [(touched_with_kept, people, misnumbered)] = con.sql(
+        """
+        with latest as (select max(_batch_at) as stamp from int_sessions),
+        people as (
+            select tenant_id, actor_id,
+                count(case when _batch_at < latest.stamp then 1 end) as kept,
+                count(case when _batch_at = latest.stamp then 1 end) as rebuilt,
+                count(*) as visits,
+                count(distinct session_number) as numbers,
+                count(distinct started_at) as starts,
+                max(session_number) as last_number,
+                max(session_number) = arg_max(session_number, started_at) as in_order
+            from int_sessions, latest
+            group by all
+        )
+        select count(case when kept > 0 and rebuilt > 0 then 1 end), count(*),
+            count(
+                case when numbers <> visits or starts <> visits or last_number <> visits
+                    or not in_order then 1 end
+            )
+        from people
+        """
+    ).fetchall()
+    assert touched_with_kept > 20
+    assert people > touched_with_kept
+    assert misnumbered == 0
 
 
 def test_daily_metrics_match(
