@@ -96,13 +96,12 @@ def simulated(
     for number, (tenant_id, config) in enumerate(CONFIGS.items()):
         generated = list(generate_events(config))
         messages += [(tenant_id, message) for message in generated]
-        first = [
-            message
-            for index, message in enumerate(generated, start=1)
-            if occurred(message) < SECOND_RUN_FROM and index % LATE_EVERY
-        ]
+        first: list[dict[str, Any]] = []
+        rest: list[dict[str, Any]] = []
+        for index, message in enumerate(generated, start=1):
+            on_time = occurred(message) < SECOND_RUN_FROM and index % LATE_EVERY
+            (first if on_time else rest).append(message)
         zone.write_events(raw_rows(tenant_id, first), chunk_id=f"{number:012d}")
-        rest = [message for message in generated if message not in first]
         later.append((tenant_id, rest, len(first)))
     zone.write_tenants(
         pa.table(

@@ -252,20 +252,16 @@ sessions as (
 fewer as (
 
     -- People left with fewer visits than they had, and their new last visit's number.
-    select counted.tenant_id, counted.actor_id, counted.last_number
-    from (
-        select
-            restarts.tenant_id,
-            restarts.actor_id,
-            restarts.stored_visits,
-            coalesce(max(sessions.session_number), restarts.kept_visits) as last_number
-        from restarts
-        left join sessions
-            on restarts.tenant_id = sessions.tenant_id
-            and restarts.actor_id = sessions.actor_id
-        group by restarts.tenant_id, restarts.actor_id, restarts.stored_visits, restarts.kept_visits
-    ) as counted
-    where counted.stored_visits > counted.last_number
+    select
+        restarts.tenant_id,
+        restarts.actor_id,
+        coalesce(max(sessions.session_number), restarts.kept_visits) as last_number
+    from restarts
+    left join sessions
+        on restarts.tenant_id = sessions.tenant_id
+        and restarts.actor_id = sessions.actor_id
+    group by restarts.tenant_id, restarts.actor_id, restarts.stored_visits, restarts.kept_visits
+    having restarts.stored_visits > coalesce(max(sessions.session_number), restarts.kept_visits)
 
 ),
 
