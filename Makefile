@@ -6,6 +6,14 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' \) -print 2>/dev/null)
 
 export UV_PYTHON_DOWNLOADS := never
+# The distribution's Python 3.11 when there is one (Debian's and Ubuntu's are built with PGO and
+# LTO: the collector takes about 8 % more events per core than on a plain source build, README
+# "Which Python"), unless UV_PYTHON names another; else the first Python 3.11 on the PATH.
+ifeq ($(origin UV_PYTHON),undefined)
+ifneq ($(wildcard /usr/bin/python3.11),)
+export UV_PYTHON := /usr/bin/python3.11
+endif
+endif
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DAGSTER_DISABLE_TELEMETRY := 1
 export OPENBLAS_NUM_THREADS := 1
