@@ -6,6 +6,12 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' \) -print 2>/dev/null)
 
 export UV_PYTHON_DOWNLOADS := never
+# Installed packages are byte-compiled once, when uv installs them (by `make install`, or by `uv
+# run` rebuilding .venv for another interpreter). Every dbt run, service and test process
+# imports thousands of modules, and where Python may not write its cache
+# (PYTHONDONTWRITEBYTECODE, a read-only venv) it compiled them at each start: 1.1 s of every
+# `dbt build` (docs/benchmarks.md).
+export UV_COMPILE_BYTECODE := 1
 # The distribution's Python 3.11 when there is one (Debian's and Ubuntu's are built with PGO and
 # LTO: the collector takes about 8 % more events per core than on a plain source build, README
 # "Which Python"), unless UV_PYTHON names another; else the first Python 3.11 on the PATH.
@@ -24,12 +30,8 @@ $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check uv
 
-# --compile-bytecode: the installed packages are byte-compiled once, here. Every dbt run, service
-# and test process imports thousands of modules, and where Python may not write its cache
-# (PYTHONDONTWRITEBYTECODE, a read-only venv) it compiled them at each start: 1.1 s of every
-# `dbt build` (docs/benchmarks.md).
 .venv/.installed: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --compile-bytecode
+	$(UV) sync --frozen
 	touch $@
 
 # @dbt_assets reads dbt's manifest when the Dagster code loads: parse whenever a model changes.
