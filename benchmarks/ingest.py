@@ -21,9 +21,10 @@ With ``--profile prod`` the collector appends to Redis Streams and a loader runs
 into PostgreSQL while the batches are sent: ``intellishop load --follow`` in its own process
 (``--loader process``, the default, as deployed) or ``follow_event_log`` in a thread of this
 process (``--loader thread``). It measures accept-to-raw-zone latency: from the HTTP 200 of a
-batch to its rows being committed in ``raw.events``. It uses a stream key and a database of
-its own (both removed afterwards) on ``--redis-url`` and ``--postgres-dsn``, and prints the
-collector's CPU per event for the send as the local run does.
+batch to its rows being committed in ``raw.events``. ``--loader after`` stops the loader during
+the send instead (the collector alone on the cores) and times how fast it catches up. It uses
+a stream key and a database of its own (both removed afterwards) on ``--redis-url`` and
+``--postgres-dsn``, and prints the collector's CPU per event for the send as the local run does.
 
 With ``--asgi`` the collector app runs in this process and the batches go straight through its
 ASGI interface (no HTTP, no client CPU): it prints the process CPU per event of everything the
@@ -698,6 +699,7 @@ def prod_main(args: argparse.Namespace) -> None:
             if in_process:
                 loader.join(timeout=60)
             if loader_process is not None:
+                loader_process.send_signal(signal.SIGCONT)  # a stopped one would not end
                 loader_process.terminate()
                 loader_process.wait(timeout=60)
             supervisor.stop_all()
