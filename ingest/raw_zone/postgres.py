@@ -80,8 +80,11 @@ def ensure_database(dsn: str) -> None:
     with psycopg.connect(admin, autocommit=True, connect_timeout=10) as con:
         exists = con.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()
         if not exists:
-            # Another process may create it first.
-            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
+            # Another process may create it first: PostgreSQL then says so, or (both inside
+            # CREATE DATABASE at once) the catalog's unique index does.
+            with contextlib.suppress(
+                psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation
+            ):
                 con.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
 
 
