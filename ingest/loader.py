@@ -13,8 +13,11 @@ killed in between redoes the chunk on restart, and the redo must neither lose no
   idempotent (see ``ingest.raw_zone.postgres``); Redis redelivers what was not acknowledged, and
   acknowledged entries are trimmed from the stream after each drain.
 
-Only one loader runs at a time per data directory (a file lock), so the demo's pipeline and a
-manual ``intellishop load`` cannot interleave. :func:`follow_event_log` keeps loading until
+Locally only one loader runs at a time per data directory (a file lock), so the demo's pipeline
+and a manual ``intellishop load`` cannot interleave. In prod the lock is per consumer-group
+member (``INTELLISHOP_LOADER_MEMBER``, the host's name by default): replicas on different hosts
+split the stream and load side by side, each message landing once (PostgreSQL's claims above),
+while two loaders of one member take turns. :func:`follow_event_log` keeps loading until
 stopped (the prod deployment's loader and the latency benchmark).
 """
 
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import re
 import sqlite3
 import threading
 import time
@@ -109,11 +113,23 @@ def entries_to_table(entries: Sequence[LogEntry]) -> pa.Table:
     return pa.table({name: arrays[name] for name in _RAW_WITH_KEYS.names})
 
 
+def _lock_path(settings: Settings) -> Path:
+    """The loader lock: one per installation locally (the SQLite log has one offset, and the
+    Parquet files one writer); in prod one per consumer-group member, so replicas (each its own
+    member) split the stream, while two loaders of one member, which would read the same
+    pending entries, take turns."""
+    if settings.profile is Profile.LOCAL:
+        return settings.data_dir / "loader.lock"
+    member = re.sub(r"[^A-Za-z0-9_.-]", "_", settings.loader_member)
+    return settings.data_dir / f"loader-{member}.lock"
+
+
 @contextmanager
 def _loader_lock(settings: Settings, *, wait: bool = True) -> Iterator[bool]:
-    """One loader per installation at a time; yields False (with ``wait=False``) if taken."""
+    """One loader per lock (:func:`_lock_path`) at a time; yields False (with ``wait=False``)
+    if taken."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with open(settings.data_dir / "loader.lock", "w") as handle:
+    with open(_lock_path(settings), "w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -304,10 +320,12 @@ def drain_event_log(
     """Load every pending event-log entry into the raw zone; returns what was loaded.
 
     Afterwards, ids loaded longer ago than the dedup window are pruned. When a following loader
-    (``intellishop load --follow``) holds the installation's loader lock, this loads nothing
-    itself: it waits until that loader has caught up with what was pending when it was called
-    (the pipeline then sees everything accepted before its run), and raises ``TimeoutError``
-    if that takes longer than ``follower_timeout_seconds``."""
+    (``intellishop load --follow``) holds the same loader lock (:func:`_lock_path`), this loads
+    nothing itself: it waits until the log has no pending entries (the pipeline then sees
+    everything accepted before its run), and raises ``TimeoutError`` if that takes longer than
+    ``follower_timeout_seconds``. A prod drain on another host is a member of its own: it loads
+    beside the followers, and a chunk they commit after it returns is read by staging's next
+    run (which re-reads the last hours received)."""
     report = LoadReport()
     with _loader_lock(settings, wait=False) as locked:
         if locked:

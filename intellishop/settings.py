@@ -10,6 +10,7 @@ point the environment somewhere else without reloading modules.
 
 from __future__ import annotations
 
+import socket
 from enum import StrEnum
 from pathlib import Path
 
@@ -97,6 +98,11 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     #: The prod event log's stream key; its erasure records use it as their key prefix.
     redis_stream: str = "intellishop:events"
+    #: This loader's member name in the stream's consumer group (default: the host's name, so a
+    #: restarted loader is the same member and each replica is its own). Loaders of different
+    #: members split the stream between them; two of one member would share its pending entries,
+    #: so they take turns (``ingest.loader``).
+    loader_member: str = Field(default_factory=socket.gethostname, min_length=1, max_length=200)
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_prod(self) -> Settings:

@@ -20,10 +20,12 @@ __all__ = [
 
 def open_event_log(settings: Settings) -> EventLog:
     """The profile's event log; in prod, the stream ``settings.redis_stream`` at
-    ``settings.redis_url``."""
+    ``settings.redis_url``, read as consumer-group member ``settings.loader_member``."""
     if settings.profile is Profile.LOCAL:
         return SqliteEventLog(settings.event_log_path)
-    return RedisStreamEventLog.from_url(settings.redis_url, settings.redis_stream)
+    return RedisStreamEventLog.from_url(
+        settings.redis_url, settings.redis_stream, member=settings.loader_member
+    )
 
 
 def entry_offset(entry_id: str) -> int:
