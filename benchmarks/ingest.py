@@ -265,7 +265,12 @@ def command_line(args: argparse.Namespace) -> str:
 
     options = [
         *(
-            [f"--profile={args.profile}", f"--loader={args.loader}", f"--rate={args.rate:g}"]
+            [
+                f"--profile={args.profile}",
+                f"--loader={args.loader}",
+                *([f"--loaders={args.loaders}"] if args.loaders != 1 else []),
+                f"--rate={args.rate:g}",
+            ]
             if args.profile != "local"
             else []
         ),
@@ -298,6 +303,13 @@ def main() -> None:
         " `after`: its own process, stopped while the batches are sent (the collector alone on"
         " the cores, as the local run's loader drains after the send), then draining",
     )
+    parser.add_argument(
+        "--loaders",
+        type=int,
+        default=1,
+        help="prod, --loader process or after: loader processes, each its own consumer-group"
+        " member (as replicas are)",
+    )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--postgres-dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument(
@@ -305,6 +317,8 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=3, help="--asgi: timed runs (best of)")
     args = parser.parse_args()
+    if args.loaders < 1:
+        parser.error("--loaders: at least 1")
     if args.profile == "prod":
         prod_main(args)
         return
@@ -575,10 +589,16 @@ class LandingPoller:
             con.close()
 
 
-def start_loader_process(data_dir: Path, log_path: Path) -> subprocess.Popen[bytes]:
-    """``intellishop load --follow`` in a process of its own, as the prod deployment runs it."""
+def start_loader_process(data_dir: Path, log_path: Path, member: str) -> subprocess.Popen[bytes]:
+    """``intellishop load --follow`` in a process of its own, as the prod deployment runs it,
+    as consumer-group member ``member`` (each replica is one)."""
     command = [str(Path(sys.executable).parent / "intellishop"), "load", "--follow"]
-    env = {**os.environ, "INTELLISHOP_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "INTELLISHOP_DATA_DIR": str(data_dir),
+        "INTELLISHOP_LOADER_MEMBER": member,
+        "PYTHONUNBUFFERED": "1",
+    }
     with open(log_path, "ab") as log:
         return subprocess.Popen(
             command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
@@ -654,14 +674,19 @@ def prod_main(args: argparse.Namespace) -> None:
         poller = LandingPoller(dsn, tenant.tenant_id, [b[-1]["messageId"] for b in batches])
         if not in_process:
             landed_at = poller.landed_at
-        loader_process: subprocess.Popen[bytes] | None = None
+        loader_processes: list[subprocess.Popen[bytes]] = []
         w = WARMUP_REQUESTS
         try:
             supervisor.start(collector)
             if in_process:
                 loader.start()
             else:
-                loader_process = start_loader_process(Path(tmp), Path(tmp) / "logs" / "loader.log")
+                loader_processes = [
+                    start_loader_process(
+                        Path(tmp), Path(tmp) / "logs" / f"loader-{n}.log", f"bench-{n}"
+                    )
+                    for n in range(args.loaders)
+                ]
                 poller.thread.start()
             uvloop.run(
                 post_all(base + "/v1/batch", bodies[:w], [len(b) for b in batches[:w]], key,
@@ -676,8 +701,9 @@ def prod_main(args: argparse.Namespace) -> None:
             with psycopg.connect(dsn, autocommit=True) as con:
                 con.execute("analyze raw.loaded_messages")
             collector_pid = supervisor.running["collector"][1].pid
-            if args.loader == "after" and loader_process is not None:
-                os.kill(loader_process.pid, signal.SIGSTOP)
+            if args.loader == "after":
+                for process in loader_processes:
+                    process.send_signal(signal.SIGSTOP)
             cpu_before = process_cpu_seconds(collector_pid)
             timed = uvloop.run(
                 post_all(base + "/v1/batch", bodies[w:], [len(b) for b in batches[w:]], key,
@@ -686,8 +712,9 @@ def prod_main(args: argparse.Namespace) -> None:
             )  # fmt: skip
             collector_cpu = process_cpu_seconds(collector_pid) - cpu_before
             resumed_at = time.perf_counter()
-            if args.loader == "after" and loader_process is not None:
-                os.kill(loader_process.pid, signal.SIGCONT)
+            if args.loader == "after":
+                for process in loader_processes:
+                    process.send_signal(signal.SIGCONT)
             accepted_at[w:] = accepted
             deadline = time.monotonic() + 120
             while not all(landed_at[w:]) and time.monotonic() < deadline:
@@ -698,10 +725,10 @@ def prod_main(args: argparse.Namespace) -> None:
             poller.stop.set()
             if in_process:
                 loader.join(timeout=60)
-            if loader_process is not None:
-                loader_process.send_signal(signal.SIGCONT)  # a stopped one would not end
-                loader_process.terminate()
-                loader_process.wait(timeout=60)
+            for process in loader_processes:
+                process.send_signal(signal.SIGCONT)  # a stopped one would not end
+                process.terminate()
+                process.wait(timeout=60)
             supervisor.stop_all()
             client = redis.Redis.from_url(args.redis_url)
             for name in client.scan_iter(match=f"{stream}*"):
@@ -729,7 +756,8 @@ def prod_main(args: argparse.Namespace) -> None:
         "loader: follow_event_log in a thread of this process, chunks of up to 100 entries, "
         "each batch stamped when its chunk committed"
         if in_process
-        else "loader: `intellishop load --follow` in its own process (default chunks)"
+        else f"loader: `intellishop load --follow` in {args.loaders} process(es) of its own"
+        " (default chunks, one consumer-group member each)"
         + (", stopped during the send and resumed after it" if args.loader == "after" else "")
         + ", each batch stamped when seen in raw.loaded_messages (polled every "
         f"{poller.interval * 1000:g} ms)"
