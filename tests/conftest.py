@@ -174,6 +174,11 @@ def postgres_dsn() -> Iterator[str]:
         _unreachable("PostgreSQL", error)
     name = f"intellishop_test_{uuid.uuid4().hex[:12]}"
     yield psycopg.conninfo.make_conninfo(ADMIN_DSN, dbname=name)
+    drop_database(name)
+
+
+def drop_database(name: str) -> None:
+    """Drop a database a test made, whoever is still connected to it."""
     with psycopg.connect(ADMIN_DSN, autocommit=True) as con:
         con.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 

@@ -10,13 +10,12 @@ import uuid
 import psycopg
 import pyarrow as pa
 import pytest
-from psycopg import sql
 
 from ingest.event_log import open_event_log
 from ingest.loader import LOADER_CONSUMER, LoadReport, _loader_lock, follow_event_log
 from ingest.raw_zone.postgres import ensure_database
 from intellishop.settings import Settings
-from tests.conftest import ADMIN_DSN
+from tests.conftest import ADMIN_DSN, drop_database
 
 from .helpers import batch, pg_rows
 
@@ -114,7 +113,9 @@ def test_two_loaders_of_one_member_take_turns(prod_settings: Settings) -> None:
 @pytest.mark.postgres
 def test_loaders_creating_a_new_database_at_once_all_go_on(postgres_dsn: str) -> None:
     """Replicas starting together on a new installation each create the database: the losers
-    of PostgreSQL's race get "duplicate database" or a unique violation, and go on."""
+    of PostgreSQL's race get "duplicate database" or a unique violation, and go on. (The
+    ``postgres_dsn`` fixture is for its check that PostgreSQL is there; the test makes a
+    database of its own.)"""
     name = f"intellishop_race_{uuid.uuid4().hex[:12]}"
     dsn = psycopg.conninfo.make_conninfo(ADMIN_DSN, dbname=name)
     start = threading.Barrier(4)
@@ -136,7 +137,4 @@ def test_loaders_creating_a_new_database_at_once_all_go_on(postgres_dsn: str) ->
         assert errors == []
         psycopg.connect(dsn, connect_timeout=5).close()
     finally:
-        with psycopg.connect(ADMIN_DSN, autocommit=True) as con:
-            con.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-            )
+        drop_database(name)
