@@ -124,15 +124,30 @@ def _copy_of(settings: Settings, tmp_path: Path) -> Settings:
     return copy
 
 
+def _earlier_version(
+    settings: Settings, tmp_path: Path, table: str, *statements: str
+) -> tuple[Settings, int]:
+    """A copy of ``settings``' data directory whose warehouse ``statements`` turn into what an
+    earlier version left, and how many rows ``table`` had before them."""
+    copy = _copy_of(settings, tmp_path)
+    with duckdb.connect(str(copy.warehouse_path)) as con:
+        [(rows,)] = con.sql(f"select count(*) from {table}").fetchall()
+        for statement in statements:
+            con.execute(statement)
+    return copy, rows
+
+
 def test_a_table_from_an_earlier_version_is_rebuilt_in_full(
     incremental_settings: Settings, tmp_path: Path
 ) -> None:
     # A warehouse built before int_identity_map kept its batch stamp: the next run rebuilds
     # that model from scratch instead of failing on the missing column.
-    copy = _copy_of(incremental_settings, tmp_path)
-    with duckdb.connect(str(copy.warehouse_path)) as con:
-        [(devices,)] = con.sql("select count(*) from int_identity_map").fetchall()
-        con.execute("alter table int_identity_map drop column _batch_at")
+    copy, devices = _earlier_version(
+        incremental_settings,
+        tmp_path,
+        "int_identity_map",
+        "alter table int_identity_map drop column _batch_at",
+    )
     done = run_dbt(["run", "--select", "int_identity_map"], copy, tmp_path)
     assert "Rebuilding int_identity_map in full: its table has no _batch_at" in done.stdout
     with duckdb.connect(str(copy.warehouse_path), read_only=True) as con:
@@ -146,10 +161,12 @@ def test_a_table_with_retired_columns_is_rebuilt_in_full(
 ) -> None:
     # Warehouses built before int_events_stitched stopped carrying the raw context (the user
     # agent, ...) have those columns (its meta.retired_columns): the next run rebuilds it.
-    copy = _copy_of(incremental_settings, tmp_path)
-    with duckdb.connect(str(copy.warehouse_path)) as con:
-        [(events,)] = con.sql("select count(*) from int_events_stitched").fetchall()
-        con.execute("alter table int_events_stitched add column user_agent varchar")
+    copy, events = _earlier_version(
+        incremental_settings,
+        tmp_path,
+        "int_events_stitched",
+        "alter table int_events_stitched add column user_agent varchar",
+    )
     done = run_dbt(["run", "--select", "int_events_stitched"], copy, tmp_path)
     assert (
         "Rebuilding int_events_stitched in full: its table has retired columns user_agent"
@@ -206,13 +223,15 @@ def test_a_warehouse_with_a_staged_table_gets_the_view_and_stitches_again(
     # Before 2026-11-27 staging was an incremental table and stitching carried its batch stamp
     # (_staged_at, now in meta.retired_columns): the next run makes staging a view and
     # stitches every event again, with the same rows.
-    copy = _copy_of(incremental_settings, tmp_path)
-    with duckdb.connect(str(copy.warehouse_path)) as con:
-        [(events,)] = con.sql("select count(*) from int_events_stitched").fetchall()
-        con.execute("create table staged as select * from stg_collector__events")
-        con.execute("drop view stg_collector__events")
-        con.execute("alter table staged rename to stg_collector__events")
-        con.execute("alter table int_events_stitched add column _staged_at timestamptz")
+    copy, events = _earlier_version(
+        incremental_settings,
+        tmp_path,
+        "int_events_stitched",
+        "create table staged as select * from stg_collector__events",
+        "drop view stg_collector__events",
+        "alter table staged rename to stg_collector__events",
+        "alter table int_events_stitched add column _staged_at timestamptz",
+    )
     done = run_dbt(["run"], copy, tmp_path)
     assert (
         "Rebuilding int_events_stitched in full: its table has retired columns _staged_at"
