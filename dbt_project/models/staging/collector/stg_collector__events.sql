@@ -61,14 +61,7 @@ ranked as (
 
 parsed as (
 
-    select
-        ranked.*,
-        {{ json_extract_many('ranked.properties', property_paths) }} as property_values,
-        {{ json_extract_many('ranked.context', context_paths) }} as context_values,
-        case
-            when ranked."type" = 'identify'
-                then {{ json_extract_many('ranked.traits', trait_paths) }}
-        end as trait_values
+    select ranked.*, parsed_json.*
     from ranked
     {% if is_incremental() %}
     -- Messages staged before (the lookback re-reads a few hours; a retry can come days later)
@@ -79,6 +72,17 @@ parsed as (
         on staged.tenant_id = ranked.tenant_id
         and staged.message_id = ranked.message_id
     {% endif %}
+    -- Each document parsed once per row, not once per field taken out of it (evaluated_once).
+    cross join lateral (
+        select
+            {{ json_extract_many('ranked.properties', property_paths) }} as property_values,
+            {{ json_extract_many('ranked.context', context_paths) }} as context_values,
+            case
+                when ranked."type" = 'identify'
+                    then {{ json_extract_many('ranked.traits', trait_paths) }}
+            end as trait_values
+        {{ evaluated_once() }}
+    ) as parsed_json
     where ranked.arrival_rank = 1
     {% if is_incremental() %}
       and staged.message_id is null
