@@ -10,6 +10,7 @@ point the environment somewhere else without reloading modules.
 
 from __future__ import annotations
 
+import os
 import socket
 from enum import StrEnum
 from pathlib import Path
@@ -30,6 +31,12 @@ DEFAULT_JWT_SECRET = "change-me-jwt-secret-a-placeholder-of-32-bytes"  # noqa: S
 #: message id) and staging keeps one row per message id in either profile.
 DEDUP_WINDOW_SECONDS = 7 * 86_400
 
+
+#: Session options of dbt's PostgreSQL connections (libpq's PGOPTIONS). JIT off: PostgreSQL
+#: compiles a query's expressions with LLVM once its estimated cost passes `jit_above_cost`,
+#: and each of the warehouse's wide event queries then spends seconds compiling: 13.2 s of the
+#: identity map's 14.3 s over 1M events, which take 5.3 s without it (docs/benchmarks.md).
+DBT_POSTGRES_OPTIONS = "-c jit=off"
 
 #: The variable through which the prod Dagster instance finds PostgreSQL (see dagster.yaml).
 DAGSTER_POSTGRES_URL_VARIABLE = "INTELLISHOP_DAGSTER_POSTGRES_URL"
@@ -217,6 +224,10 @@ class Settings(BaseSettings):
         env = {
             # libpq sets the session's TimeZone from PGTZ: dbt's date casts run in UTC.
             "PGTZ": "UTC",
+            # and its settings from PGOPTIONS: the operator's, then ours.
+            "PGOPTIONS": " ".join(
+                filter(None, [os.environ.get("PGOPTIONS"), DBT_POSTGRES_OPTIONS])
+            ),
             "INTELLISHOP_WAREHOUSE_PATH": str(self.warehouse_path.resolve()),
             "INTELLISHOP_RAW_ZONE": str(self.raw_zone_dir.resolve()),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",

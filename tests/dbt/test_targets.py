@@ -127,6 +127,26 @@ def test_dbt_build_passes_on_postgres(postgres_build: Build) -> None:
     assert sum(r["unique_id"].startswith("unit_test.") for r in results) >= 8
 
 
+def test_dbt_sessions_on_postgres_run_in_utc_without_jit(
+    postgres_build: Build, tmp_path: Path
+) -> None:
+    # dbt's connections get their settings from the environment Settings.dbt_env() makes:
+    # UTC for date casts, and no JIT compilation (seconds per wide query, docs/benchmarks.md).
+    done = run_dbt(
+        [
+            "show",
+            "--inline",
+            "select current_setting('jit') as jit, current_setting('TimeZone') as time_zone",
+            "--output",
+            "json",
+        ],
+        postgres_build.settings,
+        tmp_path,
+    )
+    assert '"jit": "off"' in done.stdout, done.stdout[-2000:]
+    assert '"time_zone": "UTC"' in done.stdout, done.stdout[-2000:]
+
+
 @pytest.mark.parametrize("model", COMPARED)
 def test_model_is_identical_on_both_targets(
     model: str, warehouse: duckdb.DuckDBPyConnection, postgres: psycopg.Connection[Any]
