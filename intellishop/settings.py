@@ -28,7 +28,7 @@ DEFAULT_JWT_SECRET = "change-me-jwt-secret-a-placeholder-of-32-bytes"  # noqa: S
 #: of growing forever. Seven days covers the SDKs' retries (the browser tracker keeps its queue
 #: across visits) and a platform's webhook retries (Shopify: 48 hours). A duplicate older than
 #: that still lands at most once a day in prod (raw.events is unique per tenant, day and
-#: message id) and staging keeps one row per message id in either profile.
+#: message id) and int_events_stitched keeps one row per message id in either profile.
 DEDUP_WINDOW_SECONDS = 7 * 86_400
 
 

@@ -11,8 +11,9 @@ where stitched.resolved_user_id is not null
   and {{ in_latest_batch(ref('int_events_stitched'), alias='stitched') }}
   {% endif -%}
   and not exists (
+      -- an event of the same tenant that carried the user id itself
       select 1
-      from {{ ref('stg_collector__events') }} as events
+      from {{ ref('int_events_stitched') }} as events
       where events.tenant_id = stitched.tenant_id
         and events.user_id = stitched.resolved_user_id
   )

@@ -7,7 +7,7 @@ a single bad row is written. Rows are numbered as a spreadsheet numbers them (th
 Writing goes through the event log, like the collector: events are cut into entries of
 :data:`~ingest.platforms.canonical.APPEND_BATCH_EVENTS` and appended one entry at a time. Every
 message id is derived from the row's content, so running the same import again (after a crash
-half-way, or by mistake) adds nothing downstream: staging keeps one row per message id.
+half-way, or by mistake) adds nothing downstream: stitching keeps one row per message id.
 """
 
 from __future__ import annotations

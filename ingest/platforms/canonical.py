@@ -6,7 +6,7 @@ the loader, staging and every model downstream see them exactly like SDK traffic
 
 Message ids are derived, never random: the same platform object (an order, a refund, a customer
 at one ``updated_at``) always gets the same id, so a redelivered webhook or a re-imported file
-lands once downstream (staging keeps one row per message id). The same order reaching us by
+lands once downstream (stitching keeps one row per message id). The same order reaching us by
 webhook and by a Shopify CSV export gets the same ``Order Completed`` id, too.
 """
 

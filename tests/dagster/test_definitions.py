@@ -234,8 +234,8 @@ def test_dbt_data_tests_become_asset_checks(asset_graph: AssetGraph) -> None:
         (check.asset_key.to_user_string(), check.name) for check in asset_graph.asset_check_keys
     }
     assert (
-        "stg_collector__events",
-        "unique_key_stg_collector__events_tenant_id__message_id",
+        "int_events_stitched",
+        "unique_key_int_events_stitched_tenant_id__message_id",
     ) in checks
     assert ("daily_metrics", "not_null_daily_metrics_metric_date") in checks
 

@@ -33,7 +33,7 @@ from .conftest import END, SHOPS, Installation, post_batches
 TENANTS = [shop.tenant_id for shop in SHOPS]
 TIMEZONES = {shop.tenant_id: shop.timezone for shop in SHOPS}
 #: Warehouse models whose rows per tenant must not move when nothing new arrived.
-COUNTED_MODELS = ("stg_collector__events", "int_sessions", "int_orders", "products")
+COUNTED_MODELS = ("int_events_stitched", "int_sessions", "int_orders", "products")
 
 
 @dataclass
@@ -252,10 +252,10 @@ def test_both_tenants_get_every_serving_table(runs: Runs) -> None:
                 assert table.num_rows > 0, (tenant_id, name)
 
 
-def test_staging_keeps_every_message_once(runs: Runs) -> None:
+def test_stitching_keeps_every_message_once(runs: Runs) -> None:
     for tenant_id, events in runs.installation.events.items():
         distinct = len({e["messageId"] for e in events})
-        assert runs.after_first.counts["stg_collector__events"][tenant_id] == distinct
+        assert runs.after_first.counts["int_events_stitched"][tenant_id] == distinct
 
 
 def test_recommendations_go_to_the_tenants_own_users(runs: Runs) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -22,7 +23,14 @@ from ingest.imports.products import write_catalog
 from ingest.raw_zone import ParquetRawZone
 from intellishop.settings import Profile, Settings
 from tests.dbt.conftest import catalog_table, open_warehouse, run_dbt
-from tests.dbt.scenario import LATE, deliver_late, write_scenario
+from tests.dbt.scenario import (
+    LATE,
+    LATE_RECEIVED_AT,
+    NY,
+    chunk_table,
+    deliver_late,
+    write_scenario,
+)
 from tests.dbt.test_targets import COMPARED, assert_same_table
 
 
@@ -78,7 +86,6 @@ def test_incremental_equals_full_build(
 @pytest.mark.parametrize(
     ("model", "stamp", "test"),
     [
-        ("stg_collector__events", "_staged_at", "unique_key_stg_collector__events_"),
         ("int_events_stitched", "_batch_at", "unique_key_int_events_stitched_"),
         ("int_sessions", "_batch_at", "unique_key_int_sessions_tenant_id__actor_id__"),
     ],
@@ -117,15 +124,30 @@ def _copy_of(settings: Settings, tmp_path: Path) -> Settings:
     return copy
 
 
+def _earlier_version(
+    settings: Settings, tmp_path: Path, table: str, *statements: str
+) -> tuple[Settings, int]:
+    """A copy of ``settings``' data directory whose warehouse ``statements`` turn into what an
+    earlier version left, and how many rows ``table`` had before them."""
+    copy = _copy_of(settings, tmp_path)
+    with duckdb.connect(str(copy.warehouse_path)) as con:
+        [(rows,)] = con.sql(f"select count(*) from {table}").fetchall()
+        for statement in statements:
+            con.execute(statement)
+    return copy, rows
+
+
 def test_a_table_from_an_earlier_version_is_rebuilt_in_full(
     incremental_settings: Settings, tmp_path: Path
 ) -> None:
     # A warehouse built before int_identity_map kept its batch stamp: the next run rebuilds
     # that model from scratch instead of failing on the missing column.
-    copy = _copy_of(incremental_settings, tmp_path)
-    with duckdb.connect(str(copy.warehouse_path)) as con:
-        [(devices,)] = con.sql("select count(*) from int_identity_map").fetchall()
-        con.execute("alter table int_identity_map drop column _batch_at")
+    copy, devices = _earlier_version(
+        incremental_settings,
+        tmp_path,
+        "int_identity_map",
+        "alter table int_identity_map drop column _batch_at",
+    )
     done = run_dbt(["run", "--select", "int_identity_map"], copy, tmp_path)
     assert "Rebuilding int_identity_map in full: its table has no _batch_at" in done.stdout
     with duckdb.connect(str(copy.warehouse_path), read_only=True) as con:
@@ -139,10 +161,12 @@ def test_a_table_with_retired_columns_is_rebuilt_in_full(
 ) -> None:
     # Warehouses built before int_events_stitched stopped carrying the raw context (the user
     # agent, ...) have those columns (its meta.retired_columns): the next run rebuilds it.
-    copy = _copy_of(incremental_settings, tmp_path)
-    with duckdb.connect(str(copy.warehouse_path)) as con:
-        [(events,)] = con.sql("select count(*) from int_events_stitched").fetchall()
-        con.execute("alter table int_events_stitched add column user_agent varchar")
+    copy, events = _earlier_version(
+        incremental_settings,
+        tmp_path,
+        "int_events_stitched",
+        "alter table int_events_stitched add column user_agent varchar",
+    )
     done = run_dbt(["run", "--select", "int_events_stitched"], copy, tmp_path)
     assert (
         "Rebuilding int_events_stitched in full: its table has retired columns user_agent"
@@ -159,3 +183,63 @@ def test_a_table_with_retired_columns_is_rebuilt_in_full(
         assert con.sql("select count(*) from int_events_stitched").fetchall() == [(events,)]
     assert "user_agent" not in columns
     assert {"actor_id", "page_url", "_batch_at"} <= columns
+
+
+def test_a_retry_days_after_the_first_copy_changes_nothing(
+    incremental_settings: Settings, tmp_path: Path
+) -> None:
+    # A client retried m01 two days after the late events landed, far past the lookback:
+    # stitching keeps the copy it stored (its arrival, its batch) and writes no new batch.
+    copy = _copy_of(incremental_settings, tmp_path)
+    stored = (
+        "select received_at, _batch_at from int_events_stitched"
+        " where tenant_id = 'ny' and message_id = 'm01'"
+    )
+    with duckdb.connect(str(copy.warehouse_path), read_only=True) as con:
+        before = con.sql(stored).fetchall()
+        [(batches,)] = con.sql(
+            "select count(distinct _batch_at) from int_events_stitched"
+        ).fetchall()
+    retry = [{**NY[0], "received_at": LATE_RECEIVED_AT + timedelta(days=2)}]
+    ParquetRawZone(copy.raw_zone_dir).write_events(
+        chunk_table("ny", retry, 300), chunk_id=f"{300:012d}"
+    )
+    run_dbt(["run"], copy, tmp_path)
+    with duckdb.connect(str(copy.warehouse_path), read_only=True) as con:
+        # The staging view sees both copies; the stored row is still the first arrival.
+        assert con.sql(
+            "select count(*) from stg_collector__events"
+            " where tenant_id = 'ny' and message_id = 'm01'"
+        ).fetchall() == [(2,)]
+        assert con.sql(stored).fetchall() == before
+        assert con.sql("select count(distinct _batch_at) from int_events_stitched").fetchall() == [
+            (batches,)
+        ]
+
+
+def test_a_warehouse_with_a_staged_table_gets_the_view_and_stitches_again(
+    incremental_settings: Settings, tmp_path: Path
+) -> None:
+    # Before 2026-11-27 staging was an incremental table and stitching carried its batch stamp
+    # (_staged_at, now in meta.retired_columns): the next run makes staging a view and
+    # stitches every event again, with the same rows.
+    copy, events = _earlier_version(
+        incremental_settings,
+        tmp_path,
+        "int_events_stitched",
+        "create table staged as select * from stg_collector__events",
+        "drop view stg_collector__events",
+        "alter table staged rename to stg_collector__events",
+        "alter table int_events_stitched add column _staged_at timestamptz",
+    )
+    done = run_dbt(["run"], copy, tmp_path)
+    assert (
+        "Rebuilding int_events_stitched in full: its table has retired columns _staged_at"
+        in done.stdout
+    )
+    with duckdb.connect(str(copy.warehouse_path), read_only=True) as con:
+        assert con.sql(
+            "select table_type from information_schema.tables"
+            " where table_name = 'stg_collector__events'"
+        ).fetchall() == [("VIEW",)]
+        assert con.sql("select count(*) from int_events_stitched").fetchall() == [(events,)]

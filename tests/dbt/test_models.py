@@ -27,23 +27,27 @@ def test_dbt_build_passes_every_data_and_unit_test(duckdb_build: Build) -> None:
 
 
 def test_a_retried_message_is_kept_once_per_tenant(warehouse: duckdb.DuckDBPyConnection) -> None:
+    # Staging (a view) has every copy; stitching, the first table, keeps one.
+    assert rows(
+        warehouse,
+        "select count(*) from stg_collector__events where tenant_id = 'ny' and message_id = 'm02'",
+    ) == [(2,)]
     counted = rows(
         warehouse,
-        "select tenant_id, count(*), count(distinct message_id) from stg_collector__events "
+        "select tenant_id, count(*), count(distinct message_id) from int_events_stitched "
         "group by 1 order by 1",
     )
     assert counted == [("berlin", 2, 2), ("lon", len(LON), len(LON)), ("ny", len(NY), len(NY))]
     # The first arrival is the one kept.
     [(received_at,)] = rows(
         warehouse,
-        "select received_at from stg_collector__events where tenant_id = 'ny' "
-        "and message_id = 'm02'",
+        "select received_at from int_events_stitched where tenant_id = 'ny' and message_id = 'm02'",
     )
     assert received_at == utc(1, 14, 10, 1)
     # m01 exists in both shops: the same id in another tenant is another message.
     assert rows(
         warehouse,
-        "select tenant_id, page_url from stg_collector__events where message_id = 'm01' order by 1",
+        "select tenant_id, page_url from int_events_stitched where message_id = 'm01' order by 1",
     ) == [("berlin", "https://b.example/"), ("ny", "https://ny.example/")]
 
 
@@ -53,7 +57,7 @@ def test_properties_are_typed_and_bad_numbers_become_null(
     assert rows(
         warehouse,
         "select message_id, product_id, price, quantity, revenue, order_total, currency "
-        "from stg_collector__events where tenant_id = 'ny' and message_id in ('m04', 'm05', 'm11') "
+        "from int_events_stitched where tenant_id = 'ny' and message_id in ('m04', 'm05', 'm11') "
         "order by 1",
     ) == [
         ("m04", "p1", 50, 2, None, None, None),
@@ -65,7 +69,7 @@ def test_properties_are_typed_and_bad_numbers_become_null(
 def test_bots_are_flagged(warehouse: duckdb.DuckDBPyConnection) -> None:
     flagged = rows(
         warehouse,
-        "select tenant_id, message_id from stg_collector__events where is_bot order by 1, 2",
+        "select tenant_id, message_id from int_events_stitched where is_bot order by 1, 2",
     )
     assert flagged == [("ny", "m12"), ("ny", "m13")]
 
@@ -106,7 +110,7 @@ def test_what_intellishop_logs_is_no_visit_and_no_identity_link(
 ) -> None:
     assert rows(
         warehouse,
-        "select message_id, is_internal, experiment_id, variation_id from stg_collector__events "
+        "select message_id, is_internal, experiment_id, variation_id from int_events_stitched "
         "where tenant_id = 'ny' and message_id in ('m30', 'm31', 'm01') order by 1",
     ) == [("m01", False, None, None), ("m30", True, None, None), ("m31", True, "recs-1", "als")]
     assert rows(warehouse, "select * from int_identity_map where anonymous_id = 'rec-r1'") == []

@@ -1,12 +1,16 @@
 {#-
-    Incremental: a run stitches the events staged since its latest batch (staging's lookback,
-    var('late_arrival_hours'), already took in late and out-of-order arrivals; `_staged_at`
-    says which rows are new), and re-stitches, retroactively, the older anonymous events of
-    every device whose user the new events changed (an identify or alias arriving later moves
-    the device's whole past to the user). Rows are replaced by (tenant_id, message_id);
-    `previous_actor_id` keeps who a re-stitched event belonged to before, so int_sessions can
-    rebuild that person's visits too. A run with nothing staged writes nothing, so nothing
-    downstream rebuilds. `dbt build --full-refresh` stitches everything again.
+    The first table of every event: staging is a view, and this model is where each event's
+    parsed fields are stored, once. A message a client retried is kept once, its first arrival.
+
+    Incremental: a run stitches the events the collector received since the newest one stored,
+    minus var('late_arrival_hours') (several collectors and loaders do not commit in exactly
+    received_at order), leaving out messages already stored (a retry can come days later), and
+    re-stitches, retroactively, the older anonymous events of every device whose user the new
+    events changed (an identify or alias arriving later moves the device's whole past to the
+    user). Rows are replaced by (tenant_id, message_id); `previous_actor_id` keeps who a
+    re-stitched event belonged to before, so int_sessions can rebuild that person's visits too.
+    A run with nothing new writes nothing, so nothing downstream rebuilds. `dbt build
+    --full-refresh` stitches everything again.
 -#}
 {{ config(
     materialized='incremental',
@@ -16,10 +20,10 @@
 ) }}
 
 {#-
-    What stitching carries over from staging: the columns the models downstream read. The
-    client's raw context (user agent, locale, library, the collector's device verdicts, sent_at,
-    log_offset, the UTC date) stays in stg_collector__events, by the same (tenant_id,
-    message_id): writing it a second time was a fifth of this model's full build.
+    What stitching stores of staging: the columns the models downstream read. The client's raw
+    context (user agent, locale, library, the collector's device verdicts, sent_at, log_offset,
+    the UTC date) stays in the stg_collector__events view, by the same (tenant_id, message_id):
+    writing it too was a fifth of this model's full build.
 -#}
 {% set carried = [
     'tenant_id', 'message_id', 'message_type', 'event', 'user_id', 'anonymous_id',
@@ -30,7 +34,7 @@
     'window_days',
     'trait_email', 'trait_first_name', 'trait_last_name', 'trait_name', 'trait_phone',
     'country', 'page_url', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign',
-    'is_bot', 'is_internal', 'device_type', '_staged_at',
+    'is_bot', 'is_internal', 'device_type',
 ] %}
 
 -- Every event with the person it belongs to. The identity map applies retroactively: a
@@ -45,15 +49,40 @@ identity_map as (
 
 ),
 
+arrivals as not materialized (
+
+    select {{ carried | join(', ') }}, {{ raw_row_address() }} log_offset
+    from {{ ref('stg_collector__events') }}
+    {% if is_incremental() %}
+    where received_at > {{ dbt.dateadd(
+        'hour', -var('late_arrival_hours'), latest_stamp(this, 'received_at')
+    ) }}
+    {% endif %}
+
+),
+
+first_copies as (
+
+    {{ first_arrivals('arrivals') }}
+
+),
+
 {% if is_incremental() %}
 
 fresh as (
 
-    -- What staging took in since this model's latest run (a run that failed or skipped this
-    -- model is caught up: its staged rows are newer than this model's latest batch).
-    select {{ carried | join(', ') }}
-    from {{ ref('stg_collector__events') }}
-    where _staged_at > {{ latest_batch(this) }}
+    -- The first arrivals of messages not stored before: the lookback re-reads a few hours,
+    -- and a retry can come days later. An outer join rather than `not exists`: for that
+    -- subquery DuckDB builds its hash table over every stored event (10 million ids: 60 % of
+    -- a day's CPU), for the join over this run's few (docs/benchmarks.md). Null keys match
+    -- nothing either way.
+    select {% for column in carried %}first_copies.{{ column }}{{ ', ' if not loop.last }}{% endfor %}
+    from first_copies
+    left join {{ this }} as stored
+        on stored.tenant_id = first_copies.tenant_id
+        and stored.message_id = first_copies.message_id
+    where first_copies.arrival_rank = 1
+      and stored.message_id is null
 
 ),
 
@@ -92,7 +121,7 @@ events as (
 
     union all
 
-    -- The anonymous events of those devices, staged earlier.
+    -- The anonymous events of those devices, stored earlier (with every carried column).
     {% set of_relinked_devices %}
     inner join relinked
         on restitched.tenant_id = relinked.tenant_id
@@ -104,9 +133,7 @@ events as (
             and fresh.message_id = restitched.message_id
       )
     {% endset %}
-    {{ fetch_matching_rows(
-        ref('stg_collector__events'), carried, 'restitched', of_relinked_devices
-    ) }}
+    {{ fetch_matching_rows(this, carried, 'restitched', of_relinked_devices) }}
 
 ),
 
@@ -115,7 +142,8 @@ events as (
 events as (
 
     select {{ carried | join(', ') }}
-    from {{ ref('stg_collector__events') }}
+    from first_copies
+    where arrival_rank = 1
 
 ),
 

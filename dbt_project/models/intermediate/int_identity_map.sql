@@ -3,16 +3,19 @@
     tests once more; as a view each would re-rank every link.
 
     Incremental: a device's row is the latest of its links and the earliest link time, so a
-    run ranks the links staged since its latest batch together with the stored rows of the
-    same devices, which stand for every earlier link (the stored winner beat them all; ties go
-    the same way because the winner's arrival time is kept, `last_link_received_at`). Rows
-    are replaced by (tenant_id, anonymous_id). `--full-refresh` ranks every link again.
+    run ranks the links received since the newest one stored (less the lookback) together with
+    the stored rows of the same devices, which stand for every earlier link (the stored winner
+    beat them all; ties go the same way because the winner's arrival time is kept,
+    `last_link_received_at`). A link read twice (the lookback, a retried message's copies:
+    same user, same instant) ranks the same. Rows are replaced by (tenant_id, anonymous_id).
+    `--full-refresh` ranks every link again.
 -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key=['tenant_id', 'anonymous_id'],
     on_schema_change='append_new_columns',
+    post_hook="{{ analyze_relation(this) }}",
 ) }}
 
 -- Which known user each anonymous id (a browser or app install) belongs to. A link comes from
@@ -21,11 +24,15 @@
 
 with
 
-events as (
+events as not materialized (
 
     select * from {{ ref('stg_collector__events') }}
     {% if is_incremental() %}
-    where _staged_at > {{ latest_batch(this) }}
+    -- What the collector received since the newest link stored, minus the same margin for
+    -- late commits as stitching's (a link read twice ranks the same).
+    where received_at > {{ dbt.dateadd(
+        'hour', -var('late_arrival_hours'), latest_stamp(this, 'last_link_received_at')
+    ) }}
     {% endif %}
 
 ),

@@ -1,14 +1,12 @@
 {#-
-    A table, unlike the other staging models: this is where each event's JSON is parsed, once,
-    and several intermediate models and tests read the result. As a view, every reader would
-    re-parse half a kilobyte of JSON per event. Incremental, because parsing is most of a build:
-    a run parses only what the collector received since the last one (minus a margin for
-    loaders that commit out of order), and a message already staged is never staged again, so
-    the first arrival of a retried message stays the one. `dbt build --full-refresh` re-parses
-    everything (after a change to this model's columns).
+    A view, like the other staging models: each reader parses only the rows it asks for. The
+    one model that reads every column, int_events_stitched, stores the result, so each event is
+    written once (as a table here it was written twice: this table, then the stitched one, a
+    third of a full build; docs/benchmarks.md). One row per arrival: a message a client
+    retried is here once per copy, and stitching keeps the first (`first_arrivals`), by the
+    raw zone's own row address where the target has one (`raw_row_address`).
 -#}
-{{ config(materialized='incremental', incremental_strategy='append',
-          on_schema_change='append_new_columns') }}
+{{ config(materialized='view') }}
 
 {% set property_paths = [
     'product_id', 'name', 'category', 'brand', 'price', 'quantity', 'order_id', 'revenue',
@@ -36,60 +34,34 @@
     {% do ctx.update({path: json_extracted('context_values', context_paths, path)}) %}
 {% endfor %}
 
--- One row per distinct Segment message: renamed, typed, and with the e-commerce and context
--- fields pulled out of the JSON, so nothing downstream parses these documents again.
+-- One row per arrival of a Segment message: renamed, typed, and with the e-commerce and
+-- context fields pulled out of the JSON.
 
 with
 
-source as not materialized (
+source as (
 
     select * from {{ source('collector', 'events') }}
-    {% if is_incremental() %}
-    where received_at > {{ dbt.dateadd(
-        'hour', -var('late_arrival_hours'), latest_stamp(this, 'received_at')
-    ) }}
-    {% endif %}
-
-),
-
-ranked as (
-
-    -- A client that retried a batch sent its messages twice; the first arrival is the real one.
-    {{ first_arrivals('source') }}
 
 ),
 
 parsed as (
 
-    select ranked.*, parsed_json.*
-    from ranked
-    {% if is_incremental() %}
-    -- Messages staged before (the lookback re-reads a few hours; a retry can come days later)
-    -- are left out. An outer join rather than `not exists`: for that subquery DuckDB builds its
-    -- hash table over every staged message (10 million ids: 60 % of a day's staging CPU), for
-    -- the join over this run's few (docs/benchmarks.md). Null keys match nothing either way.
-    left join {{ this }} as staged
-        on staged.tenant_id = ranked.tenant_id
-        and staged.message_id = ranked.message_id
-    {% endif %}
+    select source.*, parsed_json.*
+    from source
     -- Each document parsed once per row, not once per field taken out of it (evaluated_once).
     cross join lateral (
         select
-            {{ json_extract_many('ranked.properties', property_paths) }} as property_values,
-            {{ json_extract_many('ranked.context', context_paths) }} as context_values,
+            {{ json_extract_many('source.properties', property_paths) }} as property_values,
+            {{ json_extract_many('source.context', context_paths) }} as context_values,
             case
-                when ranked."type" = 'identify'
-                    then {{ json_extract_many('ranked.traits', trait_paths) }}
+                when source."type" = 'identify'
+                    then {{ json_extract_many('source.traits', trait_paths) }}
             end as trait_values
         {{ evaluated_once() }}
     ) as parsed_json
-    where ranked.arrival_rank = 1
-    {% if is_incremental() %}
-      and staged.message_id is null
-    {% endif %}
 
 ),
-
 
 renamed as (
 
@@ -109,6 +81,7 @@ renamed as (
         received_at,
         cast(event_date as date) as event_date_utc,
         log_offset,
+        {{ raw_row_address(from_source=true) }}
 
         -- e-commerce properties (Segment e-commerce v2 spec)
         {{ prop['product_id'] }} as product_id,
@@ -207,9 +180,7 @@ classified as (
             when user_agent ilike '%ipad%' or user_agent ilike '%tablet%' then 'tablet'
             when user_agent ilike '%mobi%' or user_agent ilike '%android%' then 'mobile'
             else 'desktop'
-        end as device_type,
-        -- the run that staged the row (incremental.sql): its data tests check that batch
-        {{ batch_stamp() }} as _staged_at
+        end as device_type
     from renamed
 
 )
