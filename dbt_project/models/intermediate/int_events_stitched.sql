@@ -117,7 +117,10 @@ relinked as (
 
 events as (
 
-    select * from fresh
+    -- With who each row belonged to before this run: nobody for a fresh event (never stored),
+    -- the stored actor for a re-stitched one (the last column fetched, by position).
+    select fresh.*, cast(null as {{ dbt.type_string() }}) as previous_actor_id
+    from fresh
 
     union all
 
@@ -133,7 +136,7 @@ events as (
             and fresh.message_id = restitched.message_id
       )
     {% endset %}
-    {{ fetch_matching_rows(this, carried, 'restitched', of_relinked_devices) }}
+    {{ fetch_matching_rows(this, carried + ['actor_id'], 'restitched', of_relinked_devices) }}
 
 ),
 
@@ -162,38 +165,21 @@ stitched as (
 
 ),
 
-{% if is_incremental() %}
-previous as (
-
-    -- Who the rows this run replaces belonged to. A semi join, so that the hash table is built
-    -- over this run's events, not over every stored one.
-    select stored.tenant_id, stored.message_id, stored.actor_id
-    from {{ this }} as stored
-    where exists (
-        select 1 from events
-        where events.tenant_id = stored.tenant_id
-          and events.message_id = stored.message_id
-    )
-
-),
-{% endif %}
-
 final as (
 
     select
-        stitched.*,
+        {%- for column in carried %}
+        stitched.{{ column }},
+        {%- endfor %}
+        stitched.resolved_user_id,
+        stitched.actor_id,
         {% if is_incremental() %}
-        previous.actor_id as previous_actor_id,
+        stitched.previous_actor_id,
         {% else %}
         cast(null as {{ dbt.type_string() }}) as previous_actor_id,
         {% endif %}
         {{ batch_stamp() }} as _batch_at
     from stitched
-    {% if is_incremental() %}
-    left join previous
-        on stitched.tenant_id = previous.tenant_id
-        and stitched.message_id = previous.message_id
-    {% endif %}
 
 )
 
