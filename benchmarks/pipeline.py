@@ -51,7 +51,7 @@ from ingest.enrichment import ContextEnricher
 from ingest.raw_zone.parquet import COMPRESSION
 from ingest.raw_zone.postgres import PostgresRawZone
 from intellishop.events import RAW_EVENT_SCHEMA
-from intellishop.settings import DBT_POSTGRES_OPTIONS
+from intellishop.settings import dbt_postgres_session_env
 from intellishop.simulation import SimulationConfig, generate_events
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -353,8 +353,8 @@ def print_postgres(raw_dir: Path, events: int, env: dict[str, str]) -> None:
         zone.write_tenants(tenants)
     finally:
         zone.close()
-    # The session options the product gives dbt (Settings.dbt_env): no JIT compilation.
-    pg_env = {**env, "INTELLISHOP_POSTGRES_DB": database, "PGOPTIONS": DBT_POSTGRES_OPTIONS}
+    # The session settings the product gives dbt (Settings.dbt_env): UTC, no JIT compilation.
+    pg_env = {**env, **dbt_postgres_session_env(), "INTELLISHOP_POSTGRES_DB": database}
     dbt(["parse", "--target", "prod"], pg_env)
     build = dbt(["build", "--target", "prod", "--full-refresh"], pg_env)
     idle = dbt(["build", "--target", "prod"], pg_env)

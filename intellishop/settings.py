@@ -38,6 +38,16 @@ DEDUP_WINDOW_SECONDS = 7 * 86_400
 #: identity map's 14.3 s over 1M events, which take 5.3 s without it (docs/benchmarks.md).
 DBT_POSTGRES_OPTIONS = "-c jit=off"
 
+
+def dbt_postgres_session_env() -> dict[str, str]:
+    """libpq's variables for dbt's PostgreSQL sessions: the session's TimeZone from PGTZ
+    (dbt's date casts run in UTC) and its settings from PGOPTIONS (the operator's, then
+    :data:`DBT_POSTGRES_OPTIONS`). Part of :meth:`Settings.dbt_env`; the pipeline benchmark
+    gives its own dbt runs the same."""
+    options = " ".join(filter(None, [os.environ.get("PGOPTIONS"), DBT_POSTGRES_OPTIONS]))
+    return {"PGTZ": "UTC", "PGOPTIONS": options}
+
+
 #: The variable through which the prod Dagster instance finds PostgreSQL (see dagster.yaml).
 DAGSTER_POSTGRES_URL_VARIABLE = "INTELLISHOP_DAGSTER_POSTGRES_URL"
 
@@ -222,12 +232,7 @@ class Settings(BaseSettings):
         that says where PostgreSQL is.
         """
         env = {
-            # libpq sets the session's TimeZone from PGTZ: dbt's date casts run in UTC.
-            "PGTZ": "UTC",
-            # and its settings from PGOPTIONS: the operator's, then ours.
-            "PGOPTIONS": " ".join(
-                filter(None, [os.environ.get("PGOPTIONS"), DBT_POSTGRES_OPTIONS])
-            ),
+            **dbt_postgres_session_env(),
             "INTELLISHOP_WAREHOUSE_PATH": str(self.warehouse_path.resolve()),
             "INTELLISHOP_RAW_ZONE": str(self.raw_zone_dir.resolve()),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",

@@ -124,17 +124,13 @@ events as (
 
     union all
 
-    -- The anonymous events of those devices, stored earlier (with every carried column).
+    -- The anonymous events of those devices, stored earlier (with every carried column):
+    -- never fresh ones, which are the events not stored yet.
     {% set of_relinked_devices %}
     inner join relinked
         on restitched.tenant_id = relinked.tenant_id
         and restitched.anonymous_id = relinked.anonymous_id
     where restitched.user_id is null
-      and not exists (
-          select 1 from fresh
-          where fresh.tenant_id = restitched.tenant_id
-            and fresh.message_id = restitched.message_id
-      )
     {% endset %}
     {{ fetch_matching_rows(this, carried + ['actor_id'], 'restitched', of_relinked_devices) }}
 
