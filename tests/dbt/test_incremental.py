@@ -243,3 +243,76 @@ def test_a_warehouse_with_a_staged_table_gets_the_view_and_stitches_again(
             " where table_name = 'stg_collector__events'"
         ).fetchall() == [("VIEW",)]
         assert con.sql("select count(*) from int_events_stitched").fetchall() == [(events,)]
+
+
+#: Stitching the copy's new event (its staging view rebuilt: it names the copy's raw zone).
+STITCH = ["run", "--select", "stg_collector__events", "int_events_stitched"]
+
+
+def test_an_incremental_run_leaves_a_few_deleted_rows_for_later(
+    incremental_settings: Settings, tmp_path: Path
+) -> None:
+    # DuckDB's vacuum of a run's small appends and deletes waits (macros/vacuum.sql): the
+    # run stitches the new event and the deleted rows stay stored.
+    copy, deleted = _with_deleted_rows(incremental_settings, tmp_path, 0.1)
+    [_, live] = _stored_and_live(copy)
+    done = run_dbt(STITCH, copy, tmp_path)
+    assert "Vacuuming" not in done.stdout
+    assert _stored_and_live(copy) == (live + 1 + deleted, live + 1)
+
+
+def test_a_run_vacuums_once_deleted_rows_pile_up(
+    incremental_settings: Settings, tmp_path: Path
+) -> None:
+    # A third of int_events_stitched is deleted rows, past var('vacuum_at_deleted_share'):
+    # this run's checkpoint drops them.
+    copy, deleted = _with_deleted_rows(incremental_settings, tmp_path, 0.5)
+    stored, live = _stored_and_live(copy)
+    done = run_dbt(STITCH, copy, tmp_path)
+    share = round(deleted / stored * 100, 1)
+    assert (
+        f"Vacuuming the tables this run changes: int_events_stitched holds {share} % deleted rows"
+        in done.stdout
+    )
+    assert _stored_and_live(copy) == (live + 1, live + 1)
+
+
+def _with_deleted_rows(
+    settings: Settings, tmp_path: Path, share_of_copies: float
+) -> tuple[Settings, int]:
+    """A copy of ``settings``' data directory whose int_events_stitched also holds deleted
+    rows (``share_of_copies`` of its rows, stored again and deleted in their first place) and
+    one new event in the raw zone; returns the copy and how many deleted rows the table holds."""
+    copy = _copy_of(settings, tmp_path)
+    stored, live = _stored_and_live(copy)
+    copies = max(1, round(live * share_of_copies))
+    with duckdb.connect(str(copy.warehouse_path)) as con:
+        # No vacuum in this process either, so that closing keeps the deleted rows.
+        con.execute("set global max_vacuum_tasks = 0")
+        # Each picked row is stored again, then its first copy deleted: the same live rows.
+        con.execute(
+            "create temp table picked as select rowid as picked_id from int_events_stitched"
+            f" order by rowid limit {copies}"
+        )
+        picked = "rowid in (select picked_id from picked)"
+        con.execute(
+            f"insert into int_events_stitched select * from int_events_stitched where {picked}"
+        )
+        con.execute("checkpoint")
+        con.execute(f"delete from int_events_stitched where {picked}")
+    assert _stored_and_live(copy) == (stored + copies, live)
+    event = {**NY[0], "message_id": "m-new", "received_at": LATE_RECEIVED_AT + timedelta(days=1)}
+    ParquetRawZone(copy.raw_zone_dir).write_events(
+        chunk_table("ny", [event], 301), chunk_id=f"{301:012d}"
+    )
+    return copy, stored + copies - live
+
+
+def _stored_and_live(settings: Settings) -> tuple[int, int]:
+    """Rows int_events_stitched stores (its deleted rows too) and its live rows."""
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        [(stored, live)] = con.sql(
+            "select estimated_size, (select count(*) from int_events_stitched)"
+            " from duckdb_tables() where table_name = 'int_events_stitched'"
+        ).fetchall()
+    return stored, live
