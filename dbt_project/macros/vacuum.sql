@@ -2,9 +2,9 @@
     DuckDB's checkpoint vacuums the tables a run changed: it merges their under-full row groups
     and drops their deleted rows, recompressing them on one thread while every other commit
     waits. An incremental run changes its big tables by small appends and scattered deletes
-    (a day's new events, re-stitched events, renumbered visits), and vacuuming them cost a
-    replayed day on 10M events about 3.6 s of a 31 s run (docs/benchmarks.md) to reclaim a
-    few per cent of their rows. So a run defers it: DuckDB's `max_vacuum_tasks` is 0 for the
+    (a day's new events, re-stitched events, renumbered visits), and vacuuming them stalled a
+    replayed day on 10M events for 2.6-4.5 s of a 30-40 s run (docs/benchmarks.md) to reclaim
+    a few per cent of their rows. So a run defers it: DuckDB's `max_vacuum_tasks` is 0 for the
     run's process, unless some table's deleted rows have reached
     var('vacuum_at_deleted_share') of its stored rows; that run's checkpoint then vacuums the
     tables it changes. Until then a deleted row is still read, and skipped, by every scan of
