@@ -21,39 +21,42 @@
 {% endmacro %}
 
 {% macro duckdb__schedule_vacuum() %}
-    {%- if execute -%}
-        {%- set stored = run_query(
-            "select schema_name, table_name, estimated_size from duckdb_tables()"
-            " where database_name = current_database() and not temporary"
-            " and estimated_size > 0 order by schema_name, table_name"
-        ).rows -%}
-        {#- estimated_size counts a table's deleted rows too; count(*) only the live ones -#}
-        {%- set counts = [] -%}
-        {%- for row in stored -%}
-            {%- do counts.append(
-                'select ' ~ loop.index0 ~ ' as position, count(*) as live from '
-                ~ adapter.quote(row[0]) ~ '.' ~ adapter.quote(row[1])
-            ) -%}
-        {%- endfor -%}
-        {%- set worst = namespace(share=0.0, table=none) -%}
-        {%- if counts -%}
-            {%- for position, live in run_query(counts | join(' union all ')).rows -%}
-                {%- set row = stored[position] -%}
-                {%- set share = 1 - live / row[2] -%}
-                {%- if share > worst.share -%}
-                    {%- set worst.share = share -%}
-                    {%- set worst.table = row[1] -%}
-                {%- endif -%}
-            {%- endfor -%}
-        {%- endif -%}
-        {%- if not flags.FULL_REFRESH and worst.share < var('vacuum_at_deleted_share') -%}
-            {%- do run_query('set global max_vacuum_tasks = 0') -%}
-        {%- else -%}
-            {%- if not flags.FULL_REFRESH -%}
-                {{ log('Vacuuming the tables this run changes: ' ~ worst.table ~ ' holds '
-                    ~ (worst.share * 100) | round(1) ~ ' % deleted rows', info=true) }}
+    {%- if not execute -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- if flags.FULL_REFRESH -%}
+        {#- every table is written anew: nothing to weigh -#}
+        {%- do run_query('reset global max_vacuum_tasks') -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set stored = run_query(
+        "select schema_name, table_name, estimated_size from duckdb_tables()"
+        " where database_name = current_database() and not temporary"
+        " and estimated_size > 0 order by schema_name, table_name"
+    ).rows -%}
+    {#- estimated_size counts a table's deleted rows too; count(*) only the live ones -#}
+    {%- set counts = [] -%}
+    {%- for row in stored -%}
+        {%- do counts.append(
+            'select ' ~ loop.index0 ~ ' as position, count(*) as live from '
+            ~ adapter.quote(row[0]) ~ '.' ~ adapter.quote(row[1])
+        ) -%}
+    {%- endfor -%}
+    {%- set worst = namespace(share=0.0, table=none) -%}
+    {%- if counts -%}
+        {%- for position, live in run_query(counts | join(' union all ')).rows -%}
+            {%- set share = 1 - live / stored[position][2] -%}
+            {%- if share > worst.share -%}
+                {%- set worst.share = share -%}
+                {%- set worst.table = stored[position][1] -%}
             {%- endif -%}
-            {%- do run_query('reset global max_vacuum_tasks') -%}
-        {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- if worst.share < var('vacuum_at_deleted_share') -%}
+        {%- do run_query('set global max_vacuum_tasks = 0') -%}
+    {%- else -%}
+        {{ log('Vacuuming the tables this run changes: ' ~ worst.table ~ ' holds '
+            ~ (worst.share * 100) | round(1) ~ ' % deleted rows', info=true) }}
+        {%- do run_query('reset global max_vacuum_tasks') -%}
     {%- endif -%}
 {% endmacro %}
