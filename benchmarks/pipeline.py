@@ -48,7 +48,8 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ingest.enrichment import ContextEnricher
-from ingest.raw_zone.parquet import COMPRESSION
+from ingest.raw_zone.extracted import with_extracted_fields
+from ingest.raw_zone.parquet import COMPRESSION, EVENT_FILE_SCHEMA
 from ingest.raw_zone.postgres import PostgresRawZone
 from intellishop.events import RAW_EVENT_SCHEMA
 from intellishop.settings import dbt_postgres_session_env
@@ -64,8 +65,9 @@ RAW_SCHEMA = pa.schema(
 CALIBRATION_CUSTOMERS = 100
 ROWS_PER_FILE = 250_000
 #: Part of the cache directory's name: raw zones prepared before their contexts were enriched
-#: and their files compressed as the collector and the loader do (2026-11-26) are not reused.
-RAW_FORMAT = "collector"
+#: and their files compressed as the collector and the loader do (2026-11-26), or before the
+#: loader took staging's JSON fields out at landing (2026-11-28), are not reused.
+RAW_FORMAT = "extracted"
 #: What a pipeline run asks dbt for (dagster_project/defs/dbt/assets.py, DBT_BUILD_ARGS): models
 #: and data tests; dbt's unit tests check the SQL, not the data, and run in CI.
 BUILD = ["build", "--exclude-resource-type", "unit_test"]
@@ -91,13 +93,14 @@ def write_shop(args: tuple[Path, str, int, int, int]) -> int:
 
     def flush() -> None:
         nonlocal part
-        table = pa.table(columns, schema=RAW_SCHEMA)
+        # As the Parquet raw zone writes it: staging's JSON fields extracted beside the JSON.
+        table = with_extracted_fields(pa.table(columns, schema=RAW_SCHEMA))
         for day in sorted(set(columns["event_date"])):
             rows = table.filter(pc.equal(table["event_date"], pa.scalar(day, pa.date32())))
             out = raw_dir / "events" / f"tenant_id={tenant_id}" / f"event_date={day}"
             out.mkdir(parents=True, exist_ok=True)
             pq.write_table(
-                rows.drop_columns(["tenant_id", "event_date"]),
+                rows.select(EVENT_FILE_SCHEMA.names).cast(EVENT_FILE_SCHEMA),
                 out / f"part-{part:06d}.parquet",
                 compression=COMPRESSION,
             )

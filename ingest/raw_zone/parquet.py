@@ -18,11 +18,16 @@ from intellishop.events import RAW_EVENT_SCHEMA
 from intellishop.privacy import Person
 from intellishop.tenants import TENANT_ID_PATTERN
 
+from .extracted import EXTRACTED_SCHEMA, MARKER, with_extracted_fields
+
 #: The columns an event is matched to a person by.
 _ID_COLUMNS = ["user_id", "anonymous_id", "previous_id"]
 #: Parquet codec of the raw zone: the files are kept for good, and zstd makes them about 40 %
 #: smaller than LZ4 or snappy for about 0.2 µs more CPU per event a scan.
 COMPRESSION = "zstd"
+#: The columns of an events file: the raw event, then the fields staging reads, taken out of
+#: its JSON when it landed (``extracted``). Files written before those have the first only.
+EVENT_FILE_SCHEMA = pa.schema([*RAW_EVENT_SCHEMA, *EXTRACTED_SCHEMA])
 
 
 class ParquetRawZone:
@@ -33,6 +38,8 @@ class ParquetRawZone:
 
     def write_events(self, table: pa.Table, chunk_id: str) -> list[Path]:
         written: list[Path] = []
+        if MARKER not in table.column_names:
+            table = with_extracted_fields(table)
         keys = (
             table.select(["tenant_id", "event_date"])
             .group_by(["tenant_id", "event_date"])
@@ -45,7 +52,7 @@ class ParquetRawZone:
                 pc.equal(table.column("tenant_id"), tenant_id),
                 pc.equal(table.column("event_date"), event_date),
             )
-            part = table.filter(mask).select(RAW_EVENT_SCHEMA.names).cast(RAW_EVENT_SCHEMA)
+            part = table.filter(mask).select(EVENT_FILE_SCHEMA.names).cast(EVENT_FILE_SCHEMA)
             directory = (
                 self.events_dir / f"tenant_id={tenant_id}" / f"event_date={event_date.isoformat()}"
             )
@@ -69,7 +76,8 @@ class ParquetRawZone:
             if not hits:
                 continue
             table = pq.read_table(path, partitioning=None)
-            _write_atomically(table.filter(pc.invert(mask)).cast(RAW_EVENT_SCHEMA), path)
+            schema = EVENT_FILE_SCHEMA if MARKER in table.column_names else RAW_EVENT_SCHEMA
+            _write_atomically(table.filter(pc.invert(mask)).cast(schema), path)
             removed += hits
         return removed
 

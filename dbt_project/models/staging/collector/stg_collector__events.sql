@@ -20,19 +20,29 @@
 ] %}
 {#- Traits of identify calls (the person table's source); other calls' traits are ignored. -#}
 {% set trait_paths = ['email', 'first_name', 'last_name', 'name', 'phone'] %}
-{#- Expressions that take each field out of the parsed values, by path. -#}
+{#-
+    Since the loader takes these fields out of the JSON when an event lands (one text column
+    each, ingest/raw_zone/extracted.py, whose paths are these), staging parses only the rows
+    landed before that, or before var('raw_fields_version') (null or an older `fields_version`).
+    A raw zone with no such file at all (or the PostgreSQL one) is parsed as before.
+-#}
+{% set landed = raw_fields_extracted(source('collector', 'events')) %}
+{#- Expressions that give each field, by path. -#}
 {% set prop = {} %}
 {% for path in property_paths %}
-    {% do prop.update({path: json_extracted('property_values', property_paths, path)}) %}
+    {% do prop.update({path: raw_field('property_values', property_paths, path, 'property_', landed)}) %}
 {% endfor %}
 {% set trait = {} %}
 {% for path in trait_paths %}
-    {% do trait.update({path: json_extracted('trait_values', trait_paths, path)}) %}
+    {% do trait.update({path: raw_field('trait_values', trait_paths, path, 'trait_', landed)}) %}
 {% endfor %}
 {% set ctx = {} %}
 {% for path in context_paths %}
-    {% do ctx.update({path: json_extracted('context_values', context_paths, path)}) %}
+    {% do ctx.update({path: raw_field('context_values', context_paths, path, 'context_', landed)}) %}
 {% endfor %}
+{%- set unparsed = (
+    'coalesce(source.fields_version, 0) < ' ~ var('raw_fields_version') if landed else 'true'
+) %}
 
 -- One row per arrival of a Segment message: renamed, typed, and with the e-commerce and
 -- context fields pulled out of the JSON.
@@ -52,10 +62,16 @@ parsed as (
     -- Each document parsed once per row, not once per field taken out of it (evaluated_once).
     cross join lateral (
         select
-            {{ json_extract_many('source.properties', property_paths) }} as property_values,
-            {{ json_extract_many('source.context', context_paths) }} as context_values,
             case
-                when source."type" = 'identify'
+                when {{ unparsed }}
+                    then {{ json_extract_many('source.properties', property_paths) }}
+            end as property_values,
+            case
+                when {{ unparsed }}
+                    then {{ json_extract_many('source.context', context_paths) }}
+            end as context_values,
+            case
+                when {{ unparsed }} and source."type" = 'identify'
                     then {{ json_extract_many('source.traits', trait_paths) }}
             end as trait_values
         {{ evaluated_once() }}
