@@ -41,15 +41,13 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 # The project root first: this directory's ingest.py would shadow the `ingest` package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ingest.enrichment import ContextEnricher
-from ingest.raw_zone.extracted import with_extracted_fields
-from ingest.raw_zone.parquet import COMPRESSION, EVENT_FILE_SCHEMA
+from ingest.raw_zone.parquet import ParquetRawZone
 from ingest.raw_zone.postgres import PostgresRawZone
 from intellishop.events import RAW_EVENT_SCHEMA
 from intellishop.settings import dbt_postgres_session_env
@@ -91,19 +89,13 @@ def write_shop(args: tuple[Path, str, int, int, int]) -> int:
     written = 0
     part = 0
 
+    zone = ParquetRawZone(raw_dir)
+
     def flush() -> None:
+        # Through the raw zone's own writer: one file per day of the part, the JSON fields
+        # staging reads extracted beside the JSON, as the loader lands them.
         nonlocal part
-        # As the Parquet raw zone writes it: staging's JSON fields extracted beside the JSON.
-        table = with_extracted_fields(pa.table(columns, schema=RAW_SCHEMA))
-        for day in sorted(set(columns["event_date"])):
-            rows = table.filter(pc.equal(table["event_date"], pa.scalar(day, pa.date32())))
-            out = raw_dir / "events" / f"tenant_id={tenant_id}" / f"event_date={day}"
-            out.mkdir(parents=True, exist_ok=True)
-            pq.write_table(
-                rows.select(EVENT_FILE_SCHEMA.names).cast(EVENT_FILE_SCHEMA),
-                out / f"part-{part:06d}.parquet",
-                compression=COMPRESSION,
-            )
+        zone.write_events(pa.table(columns, schema=RAW_SCHEMA), chunk_id=f"{part:06d}")
         part += 1
         for values in columns.values():
             values.clear()
