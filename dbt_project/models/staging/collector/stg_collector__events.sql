@@ -23,10 +23,11 @@
 {#-
     Since the loader takes these fields out of the JSON when an event lands (one text column
     each, ingest/raw_zone/extracted.py, whose paths are these), staging parses only the rows
-    landed before that, or before var('raw_fields_version') (null or an older `fields_version`).
-    A raw zone with no such file at all (or the PostgreSQL one) is parsed as before.
+    landed before that, or before var('raw_fields_version') (null or an older `fields_version`):
+    `landed` is 'all', 'some' or 'none' (macros/raw_fields.sql). A raw zone with no such file at
+    all (or the PostgreSQL one) is parsed as before.
 -#}
-{% set landed = raw_fields_extracted(source('collector', 'events')) %}
+{% set landed = raw_fields_landed(source('collector', 'events')) %}
 {#- Expressions that give each field, by path. -#}
 {% set prop = {} %}
 {% for path in property_paths %}
@@ -40,16 +41,14 @@
 {% for path in context_paths %}
     {% do ctx.update({path: raw_field('context_values', context_paths, path, 'context_', landed)}) %}
 {% endfor %}
-{%- set unparsed = (
-    'coalesce(source.fields_version, 0) < ' ~ var('raw_fields_version') if landed else 'true'
-) %}
 
 -- One row per arrival of a Segment message: renamed, typed, and with the e-commerce and
 -- context fields pulled out of the JSON.
 
 with
 
-source as (
+{#- Read by both branches of `parsed` when only some fields landed: inlined, not copied. #}
+source as {{ 'not materialized ' if landed == 'some' }}(
 
     select * from {{ source('collector', 'events') }}
 
@@ -57,25 +56,50 @@ source as (
 
 parsed as (
 
-    select source.*, parsed_json.*
+    {% if landed != 'none' %}
+    -- Rows landed with the current fields: their JSON documents are not read at all (DuckDB
+    -- reads only the columns a query names, and 10M events carry 10 GB of JSON text: 8 CPU-s
+    -- of a scan, paid by every full build while nothing parsed it; docs/benchmarks.md).
+    select
+        source.* exclude (properties, context, traits)
+        {%- if landed == 'some' %},
+        cast(null as varchar[]) as property_values,
+        cast(null as varchar[]) as context_values,
+        cast(null as varchar[]) as trait_values
+        {%- endif %}
     from source
-    -- Each document parsed once per row, not once per field taken out of it (evaluated_once).
+    {% if landed == 'some' %}
+    where source.fields_version >= {{ var('raw_fields_version') }}
+
+    union all
+    {% endif %}
+    {% endif %}
+
+    {% if landed != 'all' %}
+    -- Rows landed before (or with older fields), or a raw zone parsed as before: each document
+    -- parsed once per row, not once per field taken out of it (evaluated_once).
+    select
+        source.*{{ ' exclude (properties, context, traits)' if landed == 'some' }},
+        parsed_json.*
+    {% if landed == 'some' %}
+    from (
+        select * from source
+        where {{ raw_fields_outdated('source.fields_version') }}
+    ) as source
+    {% else %}
+    from source
+    {% endif %}
     cross join lateral (
         select
+            {{ json_extract_many('source.properties', property_paths) }} as property_values,
+            {{ json_extract_many('source.context', context_paths) }} as context_values,
             case
-                when {{ unparsed }}
-                    then {{ json_extract_many('source.properties', property_paths) }}
-            end as property_values,
-            case
-                when {{ unparsed }}
-                    then {{ json_extract_many('source.context', context_paths) }}
-            end as context_values,
-            case
-                when {{ unparsed }} and source."type" = 'identify'
+                when source."type" = 'identify'
                     then {{ json_extract_many('source.traits', trait_paths) }}
             end as trait_values
         {{ evaluated_once() }}
     ) as parsed_json
+    {% endif %}
 
 ),
 
