@@ -237,7 +237,7 @@ def test_dbt_data_tests_become_asset_checks(asset_graph: AssetGraph) -> None:
         "int_events_stitched",
         "unique_key_int_events_stitched_tenant_id__message_id",
     ) in checks
-    assert ("daily_metrics", "not_null_daily_metrics_metric_date") in checks
+    assert ("daily_metrics", "not_null_daily_metrics") in checks
 
 
 def test_the_raw_suite_checks_raw_events_and_blocks_where_marts_would_suffer(

@@ -316,3 +316,20 @@ def _stored_and_live(settings: Settings) -> tuple[int, int]:
             " from duckdb_tables() where table_name = 'int_events_stitched'"
         ).fetchall()
     return stored, live
+
+
+def test_a_model_with_nulls_where_none_may_be_fails_its_not_null_check(
+    incremental_settings: Settings, tmp_path: Path
+) -> None:
+    # One not_null_columns test per model: it fails with one row per column holding nulls.
+    copy = _copy_of(incremental_settings, tmp_path)
+    check = ["test", "--select", "not_null_daily_metrics"]
+    assert run_dbt(check, copy, tmp_path).returncode == 0
+    with duckdb.connect(str(copy.warehouse_path)) as con:
+        con.execute("update daily_metrics set sessions = null, visitors = null where rowid = 0")
+        con.execute("update daily_metrics set revenue = null where rowid = 1")
+        con.execute("update daily_metrics set currency = null")  # may be null: not listed
+    failed = run_dbt(check, copy, tmp_path, check=False)
+    assert failed.returncode == 1
+    assert "Failure in test not_null_daily_metrics" in failed.stdout
+    assert "Got 3 results, configured to fail if != 0" in failed.stdout
